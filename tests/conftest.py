@@ -1,0 +1,14 @@
+import os, pytest
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+@pytest.fixture(scope='session')
+def faces(tmp_path_factory):
+    "A small synthetic UTKFace-style folder shared by the tests (made in a temp dir, never in the user's cache)"
+    from mtl_course.data import make_synthetic_faces
+    return make_synthetic_faces(tmp_path_factory.mktemp('faces'), n=300, size=32, seed=0)
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    "Keep every test's cache (downloads, synthetic sets) in its own temp dir"
+    monkeypatch.setenv('MTL_COURSE_HOME', str(tmp_path/'home'))
+    monkeypatch.delenv('MTL_COURSE_DATA', raising=False)
