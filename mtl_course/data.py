@@ -464,7 +464,7 @@ def synthetic_faces(n:int=2000, # number of images
     tmp.rename(dest)
     return dest
 
-# %% ../nbs/01_data.ipynb #3474ed28
+# %% ../nbs/01_data.ipynb #81f25a17
 def label_tables(df:pd.DataFrame) -> dict:
     "Counts of gender, race, gender × race, and age summary statistics, as DataFrames"
     return dict(gender=df.gender.value_counts().reindex(GENDERS).rename('count').to_frame(),
@@ -472,7 +472,7 @@ def label_tables(df:pd.DataFrame) -> dict:
                 gender_x_race=pd.crosstab(df.gender, df.race).reindex(index=GENDERS, columns=RACES),
                 age=df.age.describe().to_frame().T)
 
-# %% ../nbs/01_data.ipynb #ba858ef9
+# %% ../nbs/01_data.ipynb #1389642a
 def plot_label_distributions(df:pd.DataFrame, figsize=(16, 3.5)):
     "Bar charts of gender, race and gender × race counts, and a histogram of ages"
     import matplotlib.pyplot as plt
@@ -485,7 +485,7 @@ def plot_label_distributions(df:pd.DataFrame, figsize=(16, 3.5)):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_data.ipynb #5cb8eb10
+# %% ../nbs/01_data.ipynb #32d6d21b
 def show_faces(df:pd.DataFrame, path:str|Path, n:int=16, ncols:int=8, seed:int=0, figsize=None):
     "A grid of `n` random images from `df` with their labels"
     rows = df.sample(min(n, len(df)), random_state=seed)
@@ -493,7 +493,7 @@ def show_faces(df:pd.DataFrame, path:str|Path, n:int=16, ncols:int=8, seed:int=0
     for ax, (_, r) in zip(axs, rows.iterrows()):
         show_image(PILImage.create(Path(path)/r.fname), ctx=ax, title=f"{r.age} · {r.gender}\n{r.race}")
 
-# %% ../nbs/01_data.ipynb #76a7ce1d
+# %% ../nbs/01_data.ipynb #f9d351ac
 @dataclass
 class Task:
     "One prediction target of a multi-task model, declared as data"
@@ -520,7 +520,7 @@ class Task:
         "The fastai block for this task's target"
         return CategoryBlock(vocab=self.classes) if self.is_clf else RegressionBlock()
 
-# %% ../nbs/01_data.ipynb #f9d351ac
+# %% ../nbs/01_data.ipynb #5d1dfa3c
 def utkface_tasks(names:list|str='age gender race') -> list[Task]:
     "UTKFace's three tasks (or the subset in `names`): age regression, gender and race classification"
     all_tasks = dict(age=Task('age', 'regression', y_range=(0., 120.)),
@@ -531,7 +531,7 @@ def utkface_tasks(names:list|str='age gender race') -> list[Task]:
     if unknown: raise ValueError(f"unknown UTKFace task(s) {unknown}; choose from {list(all_tasks)}")
     return [all_tasks[n] for n in names]
 
-# %% ../nbs/01_data.ipynb #915ff694
+# %% ../nbs/01_data.ipynb #2656a118
 def stratified_splitter(valid_pct:float=0.2, seed:int=42, by:tuple=('race', 'gender')) -> Callable:
     "A `DataBlock` splitter taking `valid_pct` of each group of `by` columns into the validation set, reproducibly"
     def _inner(df:pd.DataFrame):
@@ -545,7 +545,7 @@ def stratified_splitter(valid_pct:float=0.2, seed:int=42, by:tuple=('race', 'gen
         return L(train.tolist()), L(valid.tolist())
     return _inner
 
-# %% ../nbs/01_data.ipynb #a7644ffd
+# %% ../nbs/01_data.ipynb #c01b5788
 def _fmt_target(o) -> str:
     "A decoded target or prediction as short text"
     if isinstance(o, Tensor): o = o.item() if o.numel() == 1 else o.tolist()
@@ -572,7 +572,7 @@ class MTLDataLoader(TfmdDL):
             ctx.set_title(f"true: {' · '.join(true)}\npred: {' · '.join(pred)}", fontsize=9, color='green' if ok else 'red')
         return ctxs
 
-# %% ../nbs/01_data.ipynb #c01b5788
+# %% ../nbs/01_data.ipynb #01bc92fb
 def mtl_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per task
             path:str|Path, # folder the `fname`s are relative to
             tasks:list[Task]|None=None, # the targets; default `utkface_tasks()`
