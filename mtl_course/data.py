@@ -14,10 +14,10 @@ from fastai.vision.all import *
 from fastdownload import FastDownload
 
 # %% auto #0
-__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name', 'utkface_df',
-           'mtl_home', 'image_folder', 'get_utkface', 'synth_labels', 'draw_face', 'make_synthetic_faces',
-           'synthetic_faces', 'label_tables', 'plot_label_distributions', 'show_faces', 'Task', 'utkface_tasks',
-           'stratified_splitter', 'MTLDataLoader', 'mtl_dls']
+__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name',
+           'image_problem', 'utkface_df', 'mtl_home', 'image_folder', 'get_utkface', 'synth_labels', 'draw_face',
+           'make_synthetic_faces', 'synthetic_faces', 'label_tables', 'plot_label_distributions', 'show_faces', 'Task',
+           'utkface_tasks', 'stratified_splitter', 'MTLDataLoader', 'mtl_dls']
 
 # %% ../nbs/01_data.ipynb #6c893264
 GENDERS = ['male', 'female']  # UTKFace gender codes 0, 1
@@ -52,6 +52,21 @@ def _report(skipped:list, n_files:int, what:str, max_show:int=10):
     if len(skipped) > max_show: print(f"  ... and {len(skipped)-max_show} more (all in df.attrs['skipped'])")
 
 # %% ../nbs/01_data.ipynb #a5287361
+def image_problem(fn:str|Path) -> str|None:
+    "None if `fn` opens and decodes completely as an image, else what is wrong with it (empty, not an image, truncated or corrupt)"
+    fn = Path(fn)
+    if fn.stat().st_size == 0: return "empty file (0 bytes)"
+    from PIL import ImageFile, UnidentifiedImageError
+    strict, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False  # a half image is a problem, not a grey half
+    try:
+        with Image.open(fn) as im:
+            im.draft(im.mode, (64, 64))  # JPEG: decode at a reduced scale (fast); truncation is still detected
+            im.load()
+    except UnidentifiedImageError: return "not an image, or a format PIL cannot read"
+    except Exception as e: return f"truncated or corrupt image ({type(e).__name__}: {e})"
+    finally: ImageFile.LOAD_TRUNCATED_IMAGES = strict
+    return None
+
 def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
                verify:bool=False, # also open every image and skip the unreadable ones
                verbose:bool=True, # print the report of skipped files
@@ -65,10 +80,11 @@ def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
     for f in files:
         try: rows.append(dict(fname=f.relative_to(path).as_posix(), **parse_utkface_name(f)))
         except ValueError as e: skipped.append((f.relative_to(path).as_posix(), str(e)))
+    if not files: raise ValueError(f"{path}: the folder has no files (nothing to label)")
     if verify and rows:
-        bad = set(map(str, verify_images(L(path/r['fname'] for r in rows))))
-        skipped += [(r['fname'], f"{r['fname']}: not a readable image") for r in rows if str(path/r['fname']) in bad]
-        rows = [r for r in rows if str(path/r['fname']) not in bad]
+        problems = [image_problem(path/r['fname']) for r in rows]
+        skipped += [(r['fname'], f"{r['fname']}: {why}") for r, why in zip(rows, problems) if why]
+        rows = [r for r, why in zip(rows, problems) if not why]
     df = pd.DataFrame(rows, columns=['fname', 'age', 'gender', 'race', 'stamp'])
     df.attrs['skipped'] = skipped
     if verbose: _report(skipped, len(files), str(path))
@@ -499,7 +515,7 @@ class Task:
     "One prediction target of a multi-task model, declared as data"
     name:str # the task's name (used for metric columns and outputs)
     kind:str='classification' # 'classification' or 'regression'
-    classes:list|None=None # class names, in code order (classification only)
+    classes:list|None=None # class names (classification only); fastai's `CategoryBlock` sorts them, so the model's output order is `sorted(classes)`
     loss:str|Callable|None=None # 'ce' (default for classification), 'l1' (default for regression), 'mse', or `f(pred, targ, reduction)`
     metric:str|Callable|None=None # 'accuracy' (default for classification), 'mae' (default for regression), or `f(pred, targ)`
     weight:float=1.0 # weight of this task's loss in the joint loss

@@ -39,8 +39,7 @@ def test_utkface_df_errors(tmp_path):
     f = tmp_path/'x.zip'; f.write_bytes(b'')
     with pytest.raises(NotADirectoryError, match='x.zip'): utkface_df(f)
     (tmp_path/'empty').mkdir()
-    df = utkface_df(tmp_path/'empty')
-    assert len(df) == 0 and list(df.columns) == ['fname', 'age', 'gender', 'race', 'stamp']
+    with pytest.raises(ValueError, match='empty: the folder has no files'): utkface_df(tmp_path/'empty')
 
 def test_get_utkface_archives_and_env(tmp_path, monkeypatch):
     src = _jpgs(tmp_path/'src'/'UTKFace', ['26_1_2_20170116174525125.jpg.chip.jpg', '3_0_0_20170109150557335.jpg.chip.jpg'])

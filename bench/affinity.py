@@ -1,0 +1,81 @@
+"""Which tasks to learn together (chapter 5, nbs/05_task_affinity.ipynb): train every subset of the tasks over several seeds.
+
+Writes, in --out:
+  runs.csv       one row per model: seed, tasks, n_tasks, task metrics, wall time (appended as runs finish)
+  gain.csv       per (task, trained with): mean gain (%) vs single-task and its 95 % CI over seeds, + = the partner helps
+  groupings.csv  every partition of the tasks into trained groups: networks, per-task gain, Δm ± 95 % CI
+  tag.csv        TAG's lookahead affinity Z[step on, loss of] of the all-task runs, mean over seeds (with --tag_every > 0)
+  summary.md     the tables as text, with the budget and the machine
+  affinity.png   the gain matrix as a heatmap
+Synthetic faces, CPU:  python bench/affinity.py --seeds "0 1 2" --epochs 8 --threads 1 --workers 0 --out nbs/results/affinity_synthetic
+Same with chapter 4's normalised weights, reusing the single-task runs:
+  python bench/affinity.py --seeds "0 1 2" --epochs 8 --threads 1 --workers 0 --strategy scaled --singles_from nbs/results/affinity_synthetic/runs.csv --out nbs/results/affinity_synthetic_scaled
+UTKFace, GPU:          python bench/affinity.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/affinity_utkface
+"""
+from __future__ import annotations
+import sys, time
+from pathlib import Path
+import pandas as pd, torch
+from fastcore.script import call_parse
+from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
+from mtl_course.affinity import affinity_runs, gain_matrix, gain_table, groupings, plot_gain_matrix
+sys.path.insert(0, str(Path(__file__).parent))
+from weighting import machine, md_table
+
+
+@call_parse
+def main(data:str=None, # folder or archive of UTKFace images (default: synthetic faces)
+         out:str='mtl_out/affinity', # output folder
+         seeds:str='0 1 2', # space-separated seeds
+         tasks:str='age gender race', # tasks (space separated)
+         strategy:str='', # loss weighting of the multi-task runs (a chapter-4 strategy name; '' = the tasks' own weights)
+         arch:str='tiny_cnn', # backbone
+         epochs:int=8, # epochs per model (the same for all)
+         size:int=64, # image size
+         bs:int=64, # batch size
+         lr:float=1e-2, # learning rate (fit_one_cycle)
+         scratch:bool=False, # no pretrained weights (pretrained archs only)
+         n_synthetic:int=2000, # number of synthetic faces when no --data is given
+         singles_from:str=None, # runs.csv of an earlier grid with the same settings: reuse its single-task runs (they don't depend on --strategy)
+         tag_every:int=5, # record TAG's lookahead affinity every this many batches of the all-task runs (0: off)
+         threads:int=0, # torch CPU threads (0: torch's default); on a shared CPU, 1 avoids thread contention
+         workers:int=-1, # DataLoader workers (-1: fastai's default)
+        ):
+    "Train all single-task, pair and all-task models over several seeds; write runs, gain matrix (mean ± 95 % CI), groupings, TAG and a heatmap"
+    t0 = time.time()
+    if threads: torch.set_num_threads(threads)
+    dl_kw = {} if workers < 0 else dict(num_workers=workers)
+    if data: path = get_utkface(data); source = f'UTKFace images in {path}'
+    else: path = synthetic_faces(n=n_synthetic, size=size); source = f'{n_synthetic} synthetic faces'
+    df = utkface_df(path)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    csv = out/'runs.csv'
+    if csv.exists(): csv.unlink()
+    seeds = [int(s) for s in seeds.split()]
+    ts, sizes = utkface_tasks(tasks), None
+    if singles_from:
+        prev = pd.read_csv(singles_from)
+        prev = prev[(prev.n_tasks == 1) & prev.seed.isin(seeds) & prev.tasks.isin([t.name for t in ts])]
+        if len(prev) != len(seeds) * len(ts): raise ValueError(f"{singles_from} lacks single-task runs for some of seeds {seeds}")
+        prev.to_csv(csv, index=False)
+        sizes = range(2, len(ts) + 1)
+        print(f"reusing {len(prev)} single-task runs from {singles_from}")
+    res = affinity_runs(df, path, ts, seeds=seeds, sizes=sizes, strategy=strategy or None, csv=csv, tag_every=tag_every,
+                        arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, pretrained=False if scratch else None, **dl_kw)
+    runs = pd.read_csv(csv)
+    m, ci, gt, gr = gain_matrix(runs), gain_matrix(runs, 'ci95'), gain_table(runs), groupings(runs)
+    gt.to_csv(out/'gain.csv', index=False); gr.to_csv(out/'groupings.csv', index=False)
+    tag_md = ''
+    if 'tag' in res.attrs:
+        res.attrs['tag'].to_csv(out/'tag_runs.csv', index=False)
+        z = res.attrs['tag'].astype({'z': 'float64'}).groupby(['step on', 'loss of'], sort=False).z.mean().unstack()
+        z.to_csv(out/'tag.csv')
+        tag_md = f"\n\nTAG lookahead affinity Z[step on, loss of] (all-task runs, every {tag_every} batches, mean over seeds)\n\n{md_table(z.round(5).reset_index())}\n"
+    budget = (f"{len(df)} images ({source}); {arch}, size {size}, bs {bs}, {epochs} epochs of fit_one_cycle at lr {lr}, "
+              f"weighting {strategy or 'tasks own weights'}, seeds {seeds}; {machine()}; total {time.time()-t0:.0f} s")
+    (out/'summary.md').write_text(f"{budget}\n\ngain (%) of the row task when trained with the column task(s), + = better\n\n"
+                                  f"{md_table(m.round(1).reset_index())}\n\n95 % CI half-widths\n\n{md_table(ci.round(1).reset_index())}\n\n"
+                                  f"groupings\n\n{md_table(gr.round(2))}{tag_md}")
+    ax = plot_gain_matrix(m, ci, title=f"gain %, {arch}, {epochs} epochs, {len(seeds)} seeds ({'UTKFace' if data else 'synthetic'})")
+    ax.figure.tight_layout(); ax.figure.savefig(out/'affinity.png', dpi=100)
+    print(f"\n{budget}\n{m.round(1).to_string()}\n{gr.round(2).to_string(index=False)}\nwrote runs.csv, gain.csv, groupings.csv, tag.csv, summary.md, affinity.png in {out}")

@@ -1,0 +1,87 @@
+"""Honest comparison of the loss-weighting strategies of chapter 4 (nbs/04_weighting.ipynb).
+
+Trains the three single-task baselines and every strategy with the same budget over several seeds and writes
+  runs.csv     one row per run: strategy, seed, tasks, task metrics, wall time (appended as runs finish)
+  summary.csv  per strategy: mean and 95 % CI (t-distribution) of each metric, Δm (%) vs single-task, s/run
+  summary.md   the same table as text, with the budget and the machine
+  weighting.png
+Synthetic faces, CPU (what produced nbs/results/weighting_synthetic):
+  python bench/weighting.py --seeds "0 1 2 3 4" --epochs 8 --threads 1 --workers 0 --out nbs/results/weighting_synthetic
+UTKFace, GPU (nbs/results/weighting_utkface; a reduced grid: --strategies "equal scaled uncertainty pcgrad"):
+  python bench/weighting.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/weighting_utkface
+Rebuild summary.csv/summary.md/weighting.png from an existing (possibly partial) runs.csv:  add --summarise_only
+"""
+from __future__ import annotations
+import os, platform, time
+from pathlib import Path
+import pandas as pd, torch
+from fastcore.script import call_parse
+from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
+from mtl_course.weighting import STRATEGIES, weighting_runs, summarise_runs, format_summary, plot_summary
+
+
+def md_table(df:pd.DataFrame) -> str:
+    "A DataFrame as a markdown table (without the optional `tabulate` dependency)"
+    rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
+    return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
+
+
+def machine() -> str:
+    "A short description of the hardware the benchmark ran on"
+    if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}"
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return f"CPU, {n} cores ({platform.processor() or platform.machine()}), torch threads {torch.get_num_threads()}"
+
+
+@call_parse
+def main(data:str=None, # folder or archive of UTKFace images (default: synthetic faces)
+         out:str='mtl_out/weighting', # output folder
+         strategies:str=' '.join(STRATEGIES), # space-separated names for `weighting_cbs` (combine with '+', e.g. scaled+pcgrad)
+         seeds:str='0 1 2', # space-separated seeds; every model is trained once per seed
+         singles:bool=True, # also train the single-task baselines (needed for Δm)
+         tasks:str='age gender race', # tasks (space separated)
+         arch:str='tiny_cnn', # backbone
+         epochs:int=8, # epochs per model (the same for all)
+         size:int=64, # image size
+         bs:int=64, # batch size
+         lr:float=1e-2, # learning rate (fit_one_cycle)
+         scratch:bool=False, # no pretrained weights (pretrained archs only)
+         n_synthetic:int=2000, # number of synthetic faces when no --data is given
+         resume:bool=False, # keep the runs already in runs.csv and append to it
+         threads:int=0, # torch CPU threads (0: torch's default); on a shared CPU, 1 avoids thread contention
+         workers:int=-1, # DataLoader workers (-1: fastai's default)
+         summarise_only:bool=False, # train nothing: rebuild the summary, table and plot from the runs.csv in `out`
+        ):
+    "Train single-task baselines and every loss-weighting strategy over several seeds; write runs, summary (mean ± 95 % CI, Δm) and a plot"
+    t0 = time.time()
+    if threads: torch.set_num_threads(threads)
+    dl_kw = {} if workers < 0 else dict(num_workers=workers)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    csv = out/'runs.csv'
+    seeds = [int(s) for s in seeds.split()]
+    if summarise_only:
+        runs = pd.read_csv(csv)
+        per_seed = runs.groupby('seed').size()
+        if (per_seed < per_seed.max()).any():  # an interrupted grid: keep only the seeds whose runs all finished
+            print(f"dropping unfinished seed(s) {per_seed[per_seed < per_seed.max()].index.tolist()}")
+            runs = runs[runs.seed.isin(per_seed[per_seed == per_seed.max()].index)]
+            runs.to_csv(csv, index=False)
+        seeds, n_img = sorted(runs.seed.unique().tolist()), ('?' if data else n_synthetic)
+        source = f"UTKFace images in {data}" if data else f'{n_synthetic} synthetic faces'
+        source += ', summarised from an existing runs.csv'
+    else:
+        if data: path = get_utkface(data); source = f'UTKFace images in {path}'
+        else: path = synthetic_faces(n=n_synthetic, size=size); source = f'{n_synthetic} synthetic faces'
+        df, ts = utkface_df(path), utkface_tasks(tasks)
+        n_img = len(df)
+        if csv.exists() and not resume: csv.unlink()
+        weighting_runs(df, path, ts, strategies.split(), seeds=seeds, singles=singles, csv=csv, arch=arch, epochs=epochs,
+                       size=size, bs=bs, lr=lr, pretrained=False if scratch else None, **dl_kw)
+        runs = pd.read_csv(csv)
+    summary = summarise_runs(runs)
+    summary.to_csv(out/'summary.csv', index=False)
+    budget = (f"{n_img} images ({source}); {arch}, size {size}, bs {bs}, {epochs} epochs of fit_one_cycle at lr {lr}, "
+              f"seeds {seeds}; {machine()}; total {time.time()-t0:.0f} s")
+    (out/'summary.md').write_text(f"{budget}\n\n{md_table(format_summary(summary))}\n")
+    plot_summary(summary, title=f"{arch}, {epochs} epochs, {len(seeds)} seeds ({'UTKFace' if data else 'synthetic'})").savefig(out/'weighting.png', dpi=100)
+    print(f"\n{budget}\n{format_summary(summary).to_string(index=False)}\nwrote {csv}, summary.csv, summary.md, weighting.png in {out}")
