@@ -20,7 +20,7 @@ from fastcore.script import call_parse
 from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
 from mtl_course.affinity import affinity_runs, gain_matrix, gain_table, groupings, plot_gain_matrix
 sys.path.insert(0, str(Path(__file__).parent))
-from weighting import machine, md_table
+from common import machine, md_table  # bench/common.py
 
 
 @call_parse
@@ -54,7 +54,10 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     seeds = [int(s) for s in seeds.split()]
     ts, sizes = utkface_tasks(tasks), None
     if singles_from:
-        prev = pd.read_csv(singles_from)
+        prev = pd.read_csv(singles_from)  # an affinity runs.csv, or a weighting one (its 'single' rows)
+        if 'n_tasks' not in prev: prev['n_tasks'] = prev.tasks.str.split().str.len()
+        if 'strategy' in prev: prev = prev[prev.strategy == 'single'].drop(columns='strategy')
+        prev = prev[['seed', 'tasks', 'n_tasks'] + [c for c in prev.columns if c not in ('seed', 'tasks', 'n_tasks')]]
         prev = prev[(prev.n_tasks == 1) & prev.seed.isin(seeds) & prev.tasks.isin([t.name for t in ts])]
         if len(prev) != len(seeds) * len(ts): raise ValueError(f"{singles_from} lacks single-task runs for some of seeds {seeds}")
         prev.to_csv(csv, index=False)
@@ -76,6 +79,6 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     (out/'summary.md').write_text(f"{budget}\n\ngain (%) of the row task when trained with the column task(s), + = better\n\n"
                                   f"{md_table(m.round(1).reset_index())}\n\n95 % CI half-widths\n\n{md_table(ci.round(1).reset_index())}\n\n"
                                   f"groupings\n\n{md_table(gr.round(2))}{tag_md}")
-    ax = plot_gain_matrix(m, ci, title=f"gain %, {arch}, {epochs} epochs, {len(seeds)} seeds ({'UTKFace' if data else 'synthetic'})")
+    ax = plot_gain_matrix(m, ci, title=f"gain %, {arch}, {strategy or 'equal'} weights, {epochs} epochs, {len(seeds)} seeds ({'UTKFace' if data else 'synthetic'})")
     ax.figure.tight_layout(); ax.figure.savefig(out/'affinity.png', dpi=100)
     print(f"\n{budget}\n{m.round(1).to_string()}\n{gr.round(2).to_string(index=False)}\nwrote runs.csv, gain.csv, groupings.csv, tag.csv, summary.md, affinity.png in {out}")

@@ -13,7 +13,7 @@ Throughput counts training images only and, with more than one epoch, excludes t
 GPU (UTKFace):  python bench/speed.py --data /path/to/UTKFace --arch resnet34 --size 128 --bs 256 --epochs 5 [--pinned] [--compile]
 CPU smoke test: python bench/speed.py --arch tiny_cnn --size 32 --bs 64 --epochs 1 --n_synthetic 300 --workers 0
 """
-import gc, os, platform, time
+import gc, sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastcore.script import call_parse
@@ -23,19 +23,8 @@ from mtl_course.model import mtl_model, resolve_arch
 from mtl_course.losses import MultiTaskLoss
 from mtl_course.learner import mtl_learner
 from mtl_course.fast import fast_dls, speed_up, fused_adamw
-
-
-def md_table(df:pd.DataFrame) -> str:
-    "A DataFrame as a markdown table (without the optional `tabulate` dependency)"
-    rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
-
-
-def machine() -> str:
-    "A short description of the hardware the benchmark ran on"
-    if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}, {os.cpu_count()} CPUs, torch {torch.__version__}"
-    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    return f"CPU only, {n} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}"
+sys.path.insert(0, str(Path(__file__).parent))
+from common import md_table, machine  # bench/common.py
 
 
 def sync():

@@ -12,25 +12,15 @@ UTKFace, GPU (nbs/results/weighting_utkface; a reduced grid: --strategies "equal
 Rebuild summary.csv/summary.md/weighting.png from an existing (possibly partial) runs.csv:  add --summarise_only
 """
 from __future__ import annotations
-import os, platform, time
+
+import sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastcore.script import call_parse
 from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
 from mtl_course.weighting import STRATEGIES, weighting_runs, summarise_runs, format_summary, plot_summary
-
-
-def md_table(df:pd.DataFrame) -> str:
-    "A DataFrame as a markdown table (without the optional `tabulate` dependency)"
-    rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
-
-
-def machine() -> str:
-    "A short description of the hardware the benchmark ran on"
-    if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}"
-    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    return f"CPU, {n} cores ({platform.processor() or platform.machine()}), torch threads {torch.get_num_threads()}"
+sys.path.insert(0, str(Path(__file__).parent))
+from common import md_table, machine  # bench/common.py
 
 
 @call_parse
@@ -81,7 +71,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     summary = summarise_runs(runs)
     summary.to_csv(out/'summary.csv', index=False)
     budget = (f"{n_img} images ({source}); {arch}, size {size}, bs {bs}, {epochs} epochs of fit_one_cycle at lr {lr}, "
-              f"seeds {seeds}; {machine()}; total {time.time()-t0:.0f} s")
+              f"seeds {seeds}; " + ("machine: as when runs.csv was written (see wall_s)" if summarise_only else f"{machine()}; total {time.time()-t0:.0f} s"))
     (out/'summary.md').write_text(f"{budget}\n\n{md_table(format_summary(summary))}\n")
     plot_summary(summary, title=f"{arch}, {epochs} epochs, {len(seeds)} seeds ({'UTKFace' if data else 'synthetic'})").savefig(out/'weighting.png', dpi=100)
     print(f"\n{budget}\n{format_summary(summary).to_string(index=False)}\nwrote {csv}, summary.csv, summary.md, weighting.png in {out}")

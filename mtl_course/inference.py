@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from fastai.vision.all import *
 from fastcore.script import call_parse, Param, store_true
-from .data import Task
+from .data import Task, _report
 from .losses import task_loss
 
 # %% auto #0
@@ -215,13 +215,6 @@ def _flat_row(name:str, pred:dict, tasks:list, all_probs:bool) -> dict:
             if t.is_clf: row.update({f'{t.name}_prob_{c}': v for c, v in pred[f'{t.name}_probs'].items()})
     return row
 
-def _report_skipped(skipped:list, n:int, what:str, max_show:int=10):
-    "Print how many of `n` items were skipped and why (the first `max_show`)"
-    if not skipped: return
-    print(f"{what}: skipped {len(skipped)} of {n} unreadable file(s):")
-    for _, why in skipped[:max_show]: print(f"  {why}")
-    if len(skipped) > max_show: print(f"  ... and {len(skipped) - max_show} more (all in df.attrs['skipped'])")
-
 # %% ../nbs/06_inference.ipynb #015fed7b
 def predict_items(learn:Learner, items:list, # file paths, PIL images or arrays
                   names:list|None=None, # the `fname` of each item; default: the path, or `item{i}`
@@ -242,7 +235,7 @@ def predict_items(learn:Learner, items:list, # file paths, PIL images or arrays
         if imgs: rows += [_flat_row(n, r, tasks, all_probs) for n, r in zip(ok, _predict_images(learn, imgs, bs))]
     res = pd.DataFrame(rows, columns=_columns(tasks, cnames, all_probs))
     res.attrs['skipped'] = skipped
-    if verbose: _report_skipped(skipped, len(items), 'predict')
+    if verbose: _report(skipped, len(items), 'predict')
     return res
 
 # %% ../nbs/06_inference.ipynb #33b6ccc9
@@ -265,7 +258,7 @@ def predict_folder(learn:Learner, folder:str|Path, # a folder of images (searche
         ign = res.attrs['ignored']
         print(f"{folder}: predicted {len(res)} of {len(imgs)} image(s)" +
               (f"; ignored {len(ign)} file(s) without an image extension ({', '.join(ign[:3])}{', ...' if len(ign) > 3 else ''})" if ign else ""))
-        _report_skipped(res.attrs['skipped'], len(imgs), str(folder))
+        _report(res.attrs['skipped'], len(imgs), str(folder))
     if csv is not None:
         res.to_csv(csv, index=False)
         if verbose: print(f"saved {len(res)} rows to {csv}")
