@@ -138,7 +138,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     "Time the standard pipeline, the fast path and the compute ceiling; write a table to `out`"
     if threads: torch.set_num_threads(threads)
     torch.backends.cudnn.benchmark = True
-    a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps)
+    a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps, amp=amp)
     skip = set(skip.split())
     path = get_utkface(data) if data else synthetic_faces(n=n_synthetic, size=size)
     df = utkface_df(path, verify=False)
