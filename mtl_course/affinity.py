@@ -4,13 +4,13 @@
 
 # %% ../nbs/05_task_affinity.ipynb #6daeecf2
 from __future__ import annotations
-import itertools, time
+import itertools
 import matplotlib.pyplot as plt
 from torch.func import functional_call
 from fastai.vision.all import *
 from .data import Task, utkface_tasks
 from .learner import fit_tasks, relative_change
-from .weighting import weighting_cbs, ci95, body_params
+from .weighting import weighting_cbs, ci95, body_params, _metric_names, _record_run
 
 # %% auto #0
 __all__ = ['task_subsets', 'affinity_runs', 'run_task_names', 'task_metric', 'gain_table', 'gain_matrix', 'plot_gain_matrix',
@@ -36,20 +36,14 @@ def affinity_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     "Train one model per subset of `tasks` and seed with the same budget; one row per run (seed, tasks, n_tasks, metrics, wall_s)"
     tasks = ifnone(tasks, utkface_tasks())
     rows, tag = [], []
-    cols = ['seed', 'tasks', 'n_tasks'] + [f'{t.name}_{t.metric if isinstance(t.metric, str) else "metric"}' for t in tasks] + ['wall_s']
+    cols = ['seed', 'tasks', 'n_tasks'] + _metric_names(tasks) + ['wall_s']
     for seed in seeds:
         for sub in task_subsets(tasks, sizes):
             cbs = weighting_cbs(strategy, df, sub) if strategy and len(sub) > 1 else []
             ta = TaskAffinity(tag_every) if tag_every and len(sub) == len(tasks) > 1 else None
             if ta is not None: cbs = cbs + [ta]
-            t0 = time.time()
-            _, m = fit_tasks(df, path, sub, seed=seed, cbs=cbs or None, **fit_kwargs)
+            rows.append(_record_run(df, path, sub, seed, cbs or None, cols, csv, n_tasks=len(sub), **fit_kwargs))
             if ta is not None: tag.append(ta.Z.stack().rename('z').reset_index().assign(seed=seed))
-            row = dict(seed=seed, tasks=' '.join(t.name for t in sub), n_tasks=len(sub), **m, wall_s=round(time.time() - t0, 2))
-            rows.append(row)
-            if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
-                pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
-            print(f"seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {v:.4g}' for k, v in m.items()) + f" ({row['wall_s']:.0f} s)")
     out = pd.DataFrame(rows).reindex(columns=cols)
     if tag: out.attrs['tag'] = pd.concat(tag, ignore_index=True)[['seed', 'step on', 'loss of', 'z']]
     return out

@@ -17,7 +17,7 @@ from fastdownload import FastDownload
 __all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name',
            'image_problem', 'utkface_df', 'mtl_home', 'image_folder', 'get_utkface', 'synth_labels', 'draw_face',
            'make_synthetic_faces', 'synthetic_faces', 'label_tables', 'plot_label_distributions', 'show_faces', 'Task',
-           'utkface_tasks', 'stratified_splitter', 'MTLDataLoader', 'mtl_dls']
+           'utkface_tasks', 'stratified_splitter', 'mtl_splitter', 'MTLDataLoader', 'mtl_dls']
 
 # %% ../nbs/01_data.ipynb #6c893264
 GENDERS = ['male', 'female']  # UTKFace gender codes 0, 1
@@ -52,19 +52,28 @@ def _report(skipped:list, n_files:int, what:str, max_show:int=10):
     if len(skipped) > max_show: print(f"  ... and {len(skipped)-max_show} more (all in df.attrs['skipped'])")
 
 # %% ../nbs/01_data.ipynb #a5287361
-def image_problem(fn:str|Path) -> str|None:
-    "None if `fn` opens and decodes completely as an image, else what is wrong with it (empty, not an image, truncated or corrupt)"
-    fn = Path(fn)
-    if fn.stat().st_size == 0: return "empty file (0 bytes)"
+def _decode_image(fn:Path, max_side:int=64) -> Image.Image:
+    "Open and fully decode the image file `fn` (a JPEG at a reduced scale, down to `max_side`); raises `ValueError` saying what is wrong with it"
+    if fn.stat().st_size == 0: raise ValueError("empty file (0 bytes)")
     from PIL import ImageFile, UnidentifiedImageError
     strict, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False  # a half image is a problem, not a grey half
     try:
-        with Image.open(fn) as im:
-            im.draft(im.mode, (64, 64))  # JPEG: decode at a reduced scale (fast); truncation is still detected
-            im.load()
-    except UnidentifiedImageError: return "not an image, or a format PIL cannot read"
-    except Exception as e: return f"truncated or corrupt image ({type(e).__name__}: {e})"
+        with open(fn, 'rb') as f:
+            img = Image.open(f)
+            img.draft(img.mode, (max_side, max_side))  # JPEG: decode at 1/2..1/8 scale (fast, little memory); truncation is still detected
+            img.load()
+    except UnidentifiedImageError: raise ValueError("not an image, or a format PIL cannot read") from None
+    except Image.DecompressionBombError as e: raise ValueError(f"too many pixels ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
+        raise ValueError(f"truncated or corrupt image ({type(e).__name__}: {e})") from None
     finally: ImageFile.LOAD_TRUNCATED_IMAGES = strict
+    return img
+
+def image_problem(fn:str|Path) -> str|None:
+    "None if `fn` opens and decodes completely as an image, else what is wrong with it (empty, not an image, truncated or corrupt)"
+    try: _decode_image(Path(fn))
+    except ValueError as e: return str(e)
+    except Exception as e: return f"truncated or corrupt image ({type(e).__name__}: {e})"
     return None
 
 def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
@@ -561,6 +570,15 @@ def stratified_splitter(valid_pct:float=0.2, seed:int=42, by:tuple=('race', 'gen
         return L(train.tolist()), L(valid.tolist())
     return _inner
 
+# %% ../nbs/01_data.ipynb #e79761bc
+def mtl_splitter(df:pd.DataFrame, # the data to split (its columns decide whether stratifying is possible)
+                 valid_pct:float=0.2, seed:int=42,
+                 stratify:tuple|None=('race', 'gender'), # stratify by these columns; None (or a column missing): `RandomSplitter`
+                ) -> Callable:
+    "The splitter `mtl_dls` uses for `df`"
+    if stratify and all(c in df.columns for c in stratify): return stratified_splitter(valid_pct, seed, by=tuple(stratify))
+    return RandomSplitter(valid_pct, seed=seed)
+
 # %% ../nbs/01_data.ipynb #c01b5788
 def _fmt_target(o) -> str:
     "A decoded target or prediction as short text"
@@ -605,8 +623,7 @@ def mtl_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per task
     tasks = ifnone(tasks, utkface_tasks())
     missing = [c for c in [fn_col] + [t.col for t in tasks] if c not in df.columns]
     if missing: raise KeyError(f"mtl_dls: DataFrame has no column(s) {missing}; it has {list(df.columns)}")
-    if stratify and all(c in df.columns for c in stratify): splitter = stratified_splitter(valid_pct, seed, by=tuple(stratify))
-    else: splitter = RandomSplitter(valid_pct, seed=seed)
+    splitter = mtl_splitter(df, valid_pct, seed, stratify)
     batch_tfms = [*(aug_transforms(max_rotate=10., max_zoom=1.1, max_warp=0., p_affine=0.5) if aug else []), Normalize.from_stats(*imagenet_stats)]
     dblock = DataBlock(blocks=(ImageBlock, *[t.block for t in tasks]), n_inp=1,
                        get_x=ColReader(fn_col, pref=Path(path)),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastai.vision.all import *
-from .data import Task, utkface_tasks, stratified_splitter, mtl_home
+from .data import Task, utkface_tasks, mtl_splitter, mtl_home, _report
 
 # %% auto #0
 __all__ = ['cache_key', 'tensor_cache', 'task_vocab', 'encode_targets', 'mtl_split', 'affine_params', 'lighting_params',
@@ -77,10 +77,7 @@ def tensor_cache(df:pd.DataFrame, # one row per image, file names in `fn_col`
         if verbose: print(f"tensor_cache: decoded {int(keep.sum())} images of {size}×{size} px into {npy} in {time.perf_counter()-t0:.1f} s")
     info = json.loads(meta.read_text())
     skipped = [tuple(s) for s in info['skipped']]
-    if verbose and skipped:
-        print(f"tensor_cache: skipped {len(skipped)} of {len(fnames)} images:")
-        for _, why in skipped[:10]: print(f"  {why}")
-        if len(skipped) > 10: print(f"  ... and {len(skipped)-10} more (all in df.attrs['skipped'])")
+    if verbose: _report(skipped, len(fnames), 'tensor_cache')
     bad = {f for f, _ in skipped}
     kept = df[[f not in bad for f in fnames]].reset_index(drop=True)
     kept.attrs = {**df.attrs, 'skipped': list(df.attrs.get('skipped', [])) + skipped, 'cache': str(npy)}
@@ -106,9 +103,7 @@ def encode_targets(df:pd.DataFrame, tasks:list[Task]) -> list[Tensor]:
 
 def mtl_split(df:pd.DataFrame, valid_pct:float=0.2, seed:int=42, stratify:tuple|None=('race', 'gender')) -> tuple[list, list]:
     "Train and valid row indices of `df`, exactly as `mtl_dls` splits it"
-    if stratify and all(c in df.columns for c in stratify): splitter = stratified_splitter(valid_pct, seed, by=tuple(stratify))
-    else: splitter = RandomSplitter(valid_pct, seed=seed)
-    return splitter(df)
+    return mtl_splitter(df, valid_pct, seed, stratify)(df)
 
 # %% ../nbs/07_speed_and_scale.ipynb #fd9317fc
 def affine_params(bs:int, device, generator, max_rotate:float=10., max_zoom:float=1.1, p_affine:float=0.5, do_flip:bool=True) -> Tensor:

@@ -8,10 +8,10 @@ import math, random, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from fastai.vision.all import *
 from fastcore.script import call_parse, Param, store_true
-from .data import Task, _report
+from .data import Task, _report, _decode_image
 from .losses import task_loss
 
 # %% auto #0
@@ -73,18 +73,8 @@ def _open_file(p:Path, max_side:int) -> Image.Image:
     "Open and fully decode the image file `p`, with errors that name it"
     if not p.exists(): raise FileNotFoundError(f"{p}: no such file")
     if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder, not an image (use predict_folder for a folder)")
-    if p.stat().st_size == 0: raise ImageError(f"{p}: empty file (0 bytes)")
-    strict, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False  # never accept half an image silently
-    try:
-        with open(p, 'rb') as f:
-            img = Image.open(f)
-            img.draft(img.mode, (max_side, max_side))  # JPEG: decode big photos at 1/2..1/8 scale (fast, little memory)
-            img.load()
-    except UnidentifiedImageError: raise ImageError(f"{p}: not an image, or a format PIL cannot read") from None
-    except Image.DecompressionBombError as e: raise ImageError(f"{p}: too many pixels ({e})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
-        raise ImageError(f"{p}: truncated or corrupt image ({type(e).__name__}: {e})") from None
-    finally: ImageFile.LOAD_TRUNCATED_IMAGES = strict
+    try: img = _decode_image(p, max_side)  # the same strict decoding as `utkface_df(verify=True)`: never half an image
+    except ValueError as e: raise ImageError(f"{p}: {e}") from None
     try: img = ImageOps.exif_transpose(img)  # phone photos: apply the EXIF rotation
     except Exception: pass  # a broken EXIF block is no reason to reject the pixels
     return img

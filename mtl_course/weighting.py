@@ -409,6 +409,21 @@ def plot_summary(summary:pd.DataFrame, baseline:str='single', title:str=''):
     return fig
 
 # %% ../nbs/04_weighting.ipynb #655d162d
+def _metric_names(tasks:list[Task]) -> list:
+    "The metric column of each task, as `valid_metrics` names it"
+    return [f'{t.name}_{t.metric if isinstance(t.metric, str) else "metric"}' for t in tasks]
+
+def _record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:str='', **kwargs) -> dict:
+    "Train `fit_tasks(df, path, tasks, seed=seed, cbs=cbs)` and return its row (`kwargs` that are columns in `cols` go in the row, the rest to `fit_tasks`); append it to `csv` and print it"
+    extra = {k: kwargs.pop(k) for k in list(kwargs) if k in cols}
+    t0 = time.time()
+    _, m = fit_tasks(df, path, tasks, seed=seed, cbs=cbs, **kwargs)
+    row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **m, wall_s=round(time.time() - t0, 2))
+    if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
+        pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
+    print(f"{label}seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {v:.4g}' for k, v in m.items()) + f" ({row['wall_s']:.0f} s)")
+    return row
+
 def weighting_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
                    strategies:list|str=STRATEGIES, # names for `weighting_cbs`
                    seeds:list=(0,), # one run of everything per seed
@@ -420,18 +435,10 @@ def weighting_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     tasks = ifnone(tasks, utkface_tasks())
     strategies = strategies.split() if isinstance(strategies, str) else list(strategies)
     rows = []
-    cols = ['strategy', 'seed', 'tasks'] + [f'{t.name}_{t.metric if isinstance(t.metric, str) else "metric"}' for t in tasks] + ['wall_s']
-    def _run(strategy, ts, seed, cbs):
-        t0 = time.time()
-        _, m = fit_tasks(df, path, ts, seed=seed, cbs=cbs, **fit_kwargs)
-        row = dict(strategy=strategy, seed=seed, tasks=' '.join(t.name for t in ts), **m, wall_s=round(time.time() - t0, 2))
-        rows.append(row)
-        if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
-            pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
-        print(f"{strategy:>12} seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {v:.4g}' for k, v in m.items()) + f" ({row['wall_s']:.0f} s)")
+    cols = ['strategy', 'seed', 'tasks'] + _metric_names(tasks) + ['wall_s']
     for seed in seeds:
         if singles:
-            for t in tasks: _run('single', [t], seed, None)
-        for s in strategies: _run(s, tasks, seed, weighting_cbs(s, df, tasks))
+            for t in tasks: rows.append(_record_run(df, path, [t], seed, None, cols, csv, f"{'single':>12} ", strategy='single', **fit_kwargs))
+        for s in strategies: rows.append(_record_run(df, path, tasks, seed, weighting_cbs(s, df, tasks), cols, csv, f"{s:>12} ", strategy=s, **fit_kwargs))
     out = pd.DataFrame(rows)
     return out[[c for c in cols if c in out.columns] + [c for c in out.columns if c not in cols]]
