@@ -11,7 +11,7 @@ from fastai.vision.all import *
 from fastai.distributed import *
 from fastcore.script import call_parse, store_true
 from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks, mtl_dls
-from .learner import mtl_learner, valid_metrics
+from .learner import mtl_learner, valid_metrics, _fit
 
 # %% auto #0
 __all__ = ['use_cpu', 'world_size', 'init_distributed', 'weights_digest', 'sync_buffers', 'RankReport', 'train_cmd']
@@ -104,11 +104,10 @@ def train_cmd(data:str=None, # folder or archive of UTKFace images (default: syn
     dls = mtl_dls(df, path, tl, size=size, bs=bs, seed=seed, **kw)
     make_learner = lambda: mtl_learner(dls, tl, arch=arch, pretrained=False if scratch else None, cbs=RankReport())
     learn = rank0_first(make_learner) if ws > 1 else make_learner()  # pretrained weights are downloaded once
-    fit = learn.fine_tune if any(not p.requires_grad for p in learn.model.parameters()) else learn.fit_one_cycle
     if ws > 1:
-        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): fit(epochs, lr)
+        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): _fit(learn, epochs, lr)
         sync_buffers(learn.model)
-    else: fit(epochs, lr)
+    else: _fit(learn, epochs, lr)
     report = learn.rank_report.report()
     learn.remove_cb(RankReport)  # keep `export` free of classes of this script
     with learn.no_bar(): metrics = valid_metrics(learn)  # on every rank: see snag 4

@@ -60,6 +60,11 @@ def plot_true_vs_pred(learn:Learner, task:str='age', dl=None, ax=None):
     return ax
 
 # %% ../nbs/03_multitask.ipynb #d4266f3c
+def _fit(learn:Learner, epochs:int, lr:float):
+    "Train `learn`: `fine_tune` when its body is frozen (pretrained, as `mtl_learner` leaves it), `fit_one_cycle` otherwise"
+    if any(not p.requires_grad for p in learn.model.parameters()): learn.fine_tune(epochs, lr)
+    else: learn.fit_one_cycle(epochs, lr)
+
 def fit_tasks(df:pd.DataFrame, path:str|Path, tasks:list[Task], arch:str|Callable='tiny_cnn', epochs:int=10, size:int=64,
               bs:int=64, lr:float|None=1e-2, seed:int=42, pretrained:bool|None=None, cbs=None, **dls_kwargs):
     "Train one `mtl_learner` on `tasks` from scratch (seeded); returns the learner and its validation metrics as a dict"
@@ -67,8 +72,7 @@ def fit_tasks(df:pd.DataFrame, path:str|Path, tasks:list[Task], arch:str|Callabl
     dls = mtl_dls(df, path, tasks, size=size, bs=bs, seed=seed, **dls_kwargs)
     learn = mtl_learner(dls, tasks, arch=arch, pretrained=pretrained, cbs=cbs)
     if lr is None: lr = learn.lr_find(show_plot=False).valley
-    if any(not p.requires_grad for p in learn.model.parameters()): learn.fine_tune(epochs, lr)
-    else: learn.fit_one_cycle(epochs, lr)
+    _fit(learn, epochs, lr)
     return learn, valid_metrics(learn)
 
 # %% ../nbs/03_multitask.ipynb #6d0f0a19
