@@ -4,11 +4,14 @@ Runs in ONE process, with the same model, image size, batch size and optimizer:
   (a) std      the course's standard pipeline: `mtl_dls` (DataBlock, PIL decode + Resize in DataLoader workers,
                `aug_transforms` on the GPU) + `mtl_learner` + fastai `MixedPrecision` (fp16 by default)
   (b) fast     `mtl_course.fast.fast_dls` (uint8 tensor cache on the GPU, batched GPU augmentation)
-               + the same `mtl_learner` + `MixedPrecision` (fp16 by default, --amp bf16) + channels_last
+               + the same `mtl_learner` + `speed_up`: fp16 (--amp bf16) + channels_last, with `FastMixedPrecision` and
+               `AsyncSmoothLoss`, so that no training step waits for the GPU
+      b_fast_stock  the same data path with fastai's stock `MixedPrecision` and `Recorder` (three waits per step; --no-stock skips it)
   (c) ceiling  the same model's training step (forward + loss + backward + optimizer) on random GPU-resident
                tensors, no data pipeline, the same autocast precision + channels_last, eager (and torch.compile with --compile)
 and writes speed.csv and speed.md (a markdown table) to --out.
 Throughput counts training images only and, with more than one epoch, excludes the first (warm-up) epoch.
+syncs_per_step (GPU only): host-device synchronisations per training step, counted by `mtl_course.fast.sync_points` after the timed fit.
 
 GPU (UTKFace):  python bench/speed.py --data /path/to/UTKFace --arch resnet34 --size 128 --bs 256 --epochs 5 [--pinned] [--compile]
 CPU smoke test: python bench/speed.py --arch tiny_cnn --size 32 --bs 64 --epochs 1 --n_synthetic 300 --workers 0
@@ -22,7 +25,7 @@ from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_ta
 from mtl_course.model import mtl_model, resolve_arch
 from mtl_course.losses import MultiTaskLoss
 from mtl_course.learner import mtl_learner
-from mtl_course.fast import fast_dls, speed_up, fused_adamw
+from mtl_course.fast import fast_dls, speed_up, fused_adamw, sync_points
 sys.path.insert(0, str(Path(__file__).parent))
 from common import md_table, machine  # bench/common.py
 
@@ -54,7 +57,7 @@ class EpochTimer(Callback):
         return sum(self.n_imgs[k:]) / sum(self.train_s[k:])
 
 
-def fit_run(name:str, make_dls, tasks, a, amp:str|None, fast:bool) -> dict:
+def fit_run(name:str, make_dls, tasks, a, amp:str|None, fast:bool, sync_free:bool=True) -> dict:
     "Build the dls with `make_dls()`, train an `mtl_learner` from scratch and time it"
     reset_memory(); set_seed(a.seed)
     t0 = time.perf_counter()
@@ -62,7 +65,7 @@ def fit_run(name:str, make_dls, tasks, a, amp:str|None, fast:bool) -> dict:
     prep = time.perf_counter() - t0
     timer = EpochTimer()
     learn = mtl_learner(dls, tasks, arch=a.arch, pretrained=False, opt_func=fused_adamw, cbs=[timer])
-    if fast: speed_up(learn, amp=amp)  # mixed precision + channels_last on a GPU, nothing on the CPU
+    if fast: speed_up(learn, amp=amp, sync_free=sync_free)  # mixed precision + channels_last (+ no per-step waits) on a GPU, nothing on the CPU
     elif amp and torch.cuda.is_available(): learn.add_cb(MixedPrecision(amp_mode=amp))
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, a.lr)
     sync()
@@ -75,8 +78,12 @@ def fit_run(name:str, make_dls, tasks, a, amp:str|None, fast:bool) -> dict:
                prep_s=round(prep, 2), wall_s=round(wall, 1), peak_gpu_gb=peak_gb(),
                age_mae=round(float(m.get('age_mae', float('nan'))), 3), gender_acc=round(float(m.get('gender_accuracy', float('nan'))), 4),
                race_acc=round(float(m.get('race_accuracy', float('nan'))), 4))
+    # after the timed fit and after reading its timer (`sync_points` trains a few more batches)
+    try: syncs = float(sync_points(learn).per_batch.sum()) if torch.cuda.is_available() and a.sync_check else float('nan')
+    except Exception as e: print(f"{name}: sync check failed ({type(e).__name__}: {e})"); syncs = float('nan')
+    res['syncs_per_step'] = syncs
     print(f"{name}: {res['img_s']:.0f} img/s (all epochs {res['img_s_all_epochs']:.0f}), wall {wall:.1f} s, "
-          f"age MAE {res['age_mae']}, gender acc {res['gender_acc']}, race acc {res['race_acc']}", flush=True)
+          f"age MAE {res['age_mae']}, gender acc {res['gender_acc']}, race acc {res['race_acc']}, syncs/step {syncs}", flush=True)
     del learn, dls; reset_memory()
     return res
 
@@ -109,7 +116,7 @@ def ceiling_run(name:str, tasks, a, compile:bool=False) -> dict:
     sync(); dt = time.perf_counter() - t1
     res = dict(run=name, amp=a.amp if cuda else 'fp32', img_s=round(a.ceiling_steps*a.bs/dt, 1), img_s_all_epochs=float('nan'),
                first_epoch_s=float('nan'), epoch_s=float('nan'), prep_s=round(t1 - t0, 2), wall_s=round(time.perf_counter() - t0, 1),
-               peak_gpu_gb=peak_gb(), age_mae=float('nan'), gender_acc=float('nan'), race_acc=float('nan'))
+               peak_gpu_gb=peak_gb(), age_mae=float('nan'), gender_acc=float('nan'), race_acc=float('nan'), syncs_per_step=float('nan'))
     print(f"{name}: {res['img_s']:.0f} img/s ({a.ceiling_steps} steps after {n_warm} warm-up steps)", flush=True)
     del model, step_model, opt; reset_memory()
     return res
@@ -128,7 +135,9 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
          skip:str='', # runs to skip, space separated: std fast ceiling
          compile:bool=False, # also time the ceiling with torch.compile (adds about a minute of compilation)
          pinned:bool=False, # also run the fast path from pinned CPU memory (a host->device copy per batch)
-         ceiling_steps:int=100, # timed steps of the ceiling run (after ceiling_steps//5 warm-up steps)
+         stock:bool=True, # also run the fast data path with fastai's stock MixedPrecision and Recorder (b_fast_stock)
+         sync_check:bool=True, # count host-device synchronisations per step after each timed fit (GPU only)
+         ceiling_steps:int=300, # timed steps of the ceiling run (after ceiling_steps//5 warm-up steps)
          n_synthetic:int=2000, # number of synthetic faces when --data is not given
          workers:int=-1, # DataLoader workers of the standard pipeline (-1: fastai's default)
          cache_dir:str=None, # where the fast path's tensor cache lives (default: ~/.mtl_course/cache)
@@ -138,7 +147,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     "Time the standard pipeline, the fast path and the compute ceiling; write a table to `out`"
     if threads: torch.set_num_threads(threads)
     torch.backends.cudnn.benchmark = True
-    a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps, amp=amp)
+    a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps, amp=amp, sync_check=sync_check)
     skip = set(skip.split())
     path = get_utkface(data) if data else synthetic_faces(n=n_synthetic, size=size)
     df = utkface_df(path, verify=False)
@@ -159,6 +168,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         attempt('a_std', fit_run, lambda: mtl_dls(df, path, tasks, size=size, bs=bs, seed=seed, **dl_kw), tasks, a, amp_std, fast=False)
     if 'fast' not in skip:
         attempt('b_fast', fit_run, fast(), tasks, a, amp, fast=True)
+        if stock: attempt('b_fast_stock', fit_run, fast(verbose=False), tasks, a, amp, fast=True, sync_free=False)
         if pinned: attempt('b_fast_pinned', fit_run, fast(max_frac=0., verbose=False), tasks, a, amp, fast=True)
     if 'ceiling' not in skip:
         attempt('c_ceiling', ceiling_run, tasks, a)
@@ -166,7 +176,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     res = pd.DataFrame(rows)
     if 'img_s' not in res: res['img_s'] = float('nan')
     ips = {k: v for k, v in zip(res.run, res.img_s) if pd.notna(v)}
-    ratios = {f"{x}/{y}": round(ips[x]/ips[y], 3) for x, y in [('b_fast', 'a_std'), ('b_fast', 'c_ceiling'), ('a_std', 'c_ceiling')]
+    ratios = {f"{x}/{y}": round(ips[x]/ips[y], 3) for x, y in [('b_fast', 'a_std'), ('b_fast', 'c_ceiling'), ('b_fast_stock', 'c_ceiling'), ('a_std', 'c_ceiling')]
               if x in ips and y in ips}
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     res.to_csv(out/'speed.csv', index=False)

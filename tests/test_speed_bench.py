@@ -13,10 +13,10 @@ def test_speed_bench_smoke(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)  # MTL_COURSE_HOME: a temp dir (conftest)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = pd.read_csv(out/'speed.csv')
-    assert res.run.tolist() == ['a_std', 'b_fast', 'c_ceiling']
+    assert res.run.tolist() == ['a_std', 'b_fast', 'b_fast_stock', 'c_ceiling']
     assert 'error' not in res.columns, res
     assert (res.img_s > 0).all()
-    for run in ('a_std', 'b_fast'):
+    for run in ('a_std', 'b_fast', 'b_fast_stock'):
         row = res.set_index('run').loc[run]
         assert 0 <= row.gender_acc <= 1 and 0 <= row.race_acc <= 1 and row.age_mae > 0
     md = (out/'speed.md').read_text()
