@@ -306,7 +306,7 @@ def fast_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per tas
     dls.df = df
     return dls
 
-# %% ../nbs/07_speed_and_scale.ipynb #02996edc
+# %% ../nbs/07_speed_and_scale.ipynb #460a4a69
 class GPUSmoothLoss(AvgSmoothLoss):
     "fastai's `AvgSmoothLoss` (the exponentially smoothed training loss `Recorder` logs), kept on the loss's device: no `.cpu()` per step"
     def accumulate(self, learn):
@@ -334,7 +334,7 @@ class AsyncSmoothLoss(Callback):
         self._flush()
         if self.orig is not None: self.learn.recorder.smooth_loss = self.orig
 
-# %% ../nbs/07_speed_and_scale.ipynb #6ac60eab
+# %% ../nbs/07_speed_and_scale.ipynb #5414885a
 def defer_inf_check(scaler:torch.amp.GradScaler, opt:torch.optim.Optimizer):
     "Unscale `opt`'s gradients in place and hand the overflow flag to `opt`, as `GradScaler.step` does for fused optimizers: `opt.step()` then skips itself on the device if a gradient is inf/NaN, with no `.item()`"
     scaler.unscale_(opt)
@@ -357,7 +357,7 @@ class FastMixedPrecision(MixedPrecision):
         if getattr(self, 'deferred', False): _clear_inf_check(self.opt.opt)
         super().after_step()  # `scaler.update()`: halves the scale after an overflow, grows it after 2,000 clean steps, on the GPU
 
-# %% ../nbs/07_speed_and_scale.ipynb #bf8c22cb
+# %% ../nbs/07_speed_and_scale.ipynb #cd5bd1c7
 def sync_points(learn:Learner, n_batches:int=10, # batches watched
                 skip:int=3, # batches trained first (cuDNN autotuning, allocations)
                 lr:float=1e-3, bar:bool=False) -> pd.DataFrame:
@@ -390,7 +390,7 @@ def sync_points(learn:Learner, n_batches:int=10, # batches watched
             for (f, l), c in hits.most_common()]
     return pd.DataFrame(rows, columns=cols)
 
-# %% ../nbs/07_speed_and_scale.ipynb #ea2cfe3d
+# %% ../nbs/07_speed_and_scale.ipynb #61732785
 def speed_up(learn:Learner, amp:str|None='fp16', channels_last:bool=True,
              sync_free:bool=True, # `FastMixedPrecision` and `AsyncSmoothLoss`: no host-device synchronisation per step
             ) -> Learner:
