@@ -12,6 +12,7 @@ from fastai.distributed import *
 from fastcore.script import call_parse, store_true
 from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks, mtl_dls
 from .learner import mtl_learner, valid_metrics, _fit
+from .inference import export_learner
 
 # %% auto #0
 __all__ = ['use_cpu', 'world_size', 'init_distributed', 'weights_digest', 'sync_buffers', 'RankReport', 'train_cmd']
@@ -118,7 +119,7 @@ def train_cmd(data:str=None, # folder or archive of UTKFace images (default: syn
         settings = dict(data=str(path), tasks=tasks, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed)
         (out/'metrics.json').write_text(json.dumps(dict(metrics=metrics, world_size=ws, effective_bs=bs*ws, settings=settings,
                                                         digest=info['digest'], seconds=round(time.time()-t0, 1)), indent=1))
-        learn.export((out/'mtl_model.pkl').absolute())
+        export_learner(learn, (out/'mtl_model.pkl').absolute())  # as `mtl-course compare` saves its model
         say(f"{metrics}\nsaved {out}/metrics.json and mtl_model.pkl in {time.time()-t0:.0f} s")
     distrib_barrier()
     if ws > 1 and dist.is_initialized(): dist.destroy_process_group()
