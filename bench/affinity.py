@@ -17,10 +17,10 @@ import sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastcore.script import call_parse
-from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
+from mtl_course.data import utkface_df, utkface_tasks
 from mtl_course.affinity import affinity_runs, gain_matrix, gain_table, groupings, plot_gain_matrix
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, md_table  # bench/common.py
+from common import machine, md_table, faces, dl_kwargs  # bench/common.py
 
 
 @call_parse
@@ -44,9 +44,8 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     "Train all single-task, pair and all-task models over several seeds; write runs, gain matrix (mean ± 95 % CI), groupings, TAG and a heatmap"
     t0 = time.time()
     if threads: torch.set_num_threads(threads)
-    dl_kw = {} if workers < 0 else dict(num_workers=workers)
-    if data: path = get_utkface(data); source = f'UTKFace images in {path}'
-    else: path = synthetic_faces(n=n_synthetic, size=size); source = f'{n_synthetic} synthetic faces'
+    dl_kw = dl_kwargs(workers)
+    path, source = faces(data, n_synthetic, size)
     df = utkface_df(path)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     csv = out/'runs.csv'

@@ -1,7 +1,9 @@
 """Helpers shared by the benchmark scripts in bench/ (not part of the library)."""
 from __future__ import annotations
 import os, platform
+from pathlib import Path
 import pandas as pd, torch
+from mtl_course.data import get_utkface, synthetic_faces
 
 
 def md_table(df:pd.DataFrame) -> str:
@@ -15,3 +17,16 @@ def machine() -> str:
     if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}, {os.cpu_count()} CPUs, torch {torch.__version__}"
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
     return f"CPU only, {n} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def faces(data:str|None, n_synthetic:int, size:int) -> tuple[Path, str]:
+    "The images a benchmark runs on — UTKFace from `data` (a folder or archive), else `n_synthetic` synthetic faces — and a description of them"
+    if data:
+        path = get_utkface(data)
+        return path, f'UTKFace images in {path}'
+    return synthetic_faces(n=n_synthetic, size=size), f'{n_synthetic} synthetic faces'
+
+
+def dl_kwargs(workers:int) -> dict:
+    "DataLoader keyword arguments for a --workers option (-1: fastai's default)"
+    return {} if workers < 0 else dict(num_workers=workers)

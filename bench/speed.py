@@ -21,13 +21,13 @@ from pathlib import Path
 import pandas as pd, torch
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks, mtl_dls
+from mtl_course.data import utkface_df, utkface_tasks, mtl_dls
 from mtl_course.model import mtl_model, resolve_arch
 from mtl_course.losses import MultiTaskLoss
 from mtl_course.learner import mtl_learner
 from mtl_course.fast import fast_dls, speed_up, fused_adamw, sync_points
 sys.path.insert(0, str(Path(__file__).parent))
-from common import md_table, machine  # bench/common.py
+from common import md_table, machine, faces, dl_kwargs  # bench/common.py
 
 
 def sync():
@@ -149,11 +149,11 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     torch.backends.cudnn.benchmark = True
     a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps, amp=amp, sync_check=sync_check)
     skip = set(skip.split())
-    path = get_utkface(data) if data else synthetic_faces(n=n_synthetic, size=size)
+    path, _ = faces(data, n_synthetic, size)
     df = utkface_df(path, verify=False)
     tasks = utkface_tasks()
     print(f"{machine()}\ndata: {path} ({len(df)} images); {arch} from scratch, {size} px, bs {bs}, {epochs} epochs", flush=True)
-    dl_kw = {} if workers < 0 else dict(num_workers=workers)
+    dl_kw = dl_kwargs(workers)
     rows = []
     def attempt(name, f, *args, **kwargs):
         "Run one benchmark; a failure is printed and recorded, and the other runs still happen"

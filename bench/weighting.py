@@ -17,10 +17,10 @@ import sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastcore.script import call_parse
-from mtl_course.data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
+from mtl_course.data import utkface_df, utkface_tasks
 from mtl_course.weighting import STRATEGIES, weighting_runs, summarise_runs, format_summary, plot_summary
 sys.path.insert(0, str(Path(__file__).parent))
-from common import md_table, machine  # bench/common.py
+from common import md_table, machine, faces, dl_kwargs  # bench/common.py
 
 
 @call_parse
@@ -45,7 +45,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     "Train single-task baselines and every loss-weighting strategy over several seeds; write runs, summary (mean ± 95 % CI, Δm) and a plot"
     t0 = time.time()
     if threads: torch.set_num_threads(threads)
-    dl_kw = {} if workers < 0 else dict(num_workers=workers)
+    dl_kw = dl_kwargs(workers)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     csv = out/'runs.csv'
     seeds = [int(s) for s in seeds.split()]
@@ -60,8 +60,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         source = f"UTKFace images in {data}" if data else f'{n_synthetic} synthetic faces'
         source += ', summarised from an existing runs.csv'
     else:
-        if data: path = get_utkface(data); source = f'UTKFace images in {path}'
-        else: path = synthetic_faces(n=n_synthetic, size=size); source = f'{n_synthetic} synthetic faces'
+        path, source = faces(data, n_synthetic, size)
         df, ts = utkface_df(path), utkface_tasks(tasks)
         n_img = len(df)
         if csv.exists() and not resume: csv.unlink()
