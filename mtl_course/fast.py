@@ -318,7 +318,7 @@ class AsyncSmoothLoss(Callback):
     "During `fit`, `Recorder` smooths the training loss with `GPUSmoothLoss`; the epoch's per-batch losses go to the CPU in one copy at its end"
     order = Recorder.order + 1  # after `Recorder.before_fit` has reset its smoothed loss
     def before_fit(self):
-        rec = self.orig = getattr(self.learn, 'recorder', None)
+        self.orig, rec = None, getattr(self.learn, 'recorder', None)
         if rec is None: return
         self.orig, rec.smooth_loss = rec.smooth_loss, GPUSmoothLoss(beta=rec.smooth_loss.beta)
         rec.smooth_loss.reset()
