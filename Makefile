@@ -5,8 +5,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 export MPLBACKEND ?= Agg
+# the newest fastai 2.8.x and fastcore (2.x) the index serves, with the fast.ai packages they need
+LATEST := 'fastai>=2.8.7,<2.9' fastcore fasttransform fastprogress fastdownload plum-dispatch
 
-.PHONY: install dev demo test sync nbtest pytest readme clean
+.PHONY: install dev demo test sync nbtest pytest stack-latest stack-colab package readme clean
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -35,10 +37,22 @@ nbtest: dev
 pytest: dev
 	$(BIN)/python -m pytest tests
 
-test: sync nbtest pytest
+# the pytest suite on the users' newest stack: newest fastai 2.8.x + fastcore 2, the dev env's torch (.venv-latest)
+stack-latest: dev
+	tools/test_stack.sh .venv-latest $(LATEST)
+
+# the pytest suite on Colab's exact stack, torch included (downloads about 3 GB; not part of `make test`)
+stack-colab: dev
+	tools/test_stack.sh .venv-colab torch==2.11.0 torchvision==0.26.0 fastai==2.8.8 fastcore==2.2.12
+
+# sdist + wheel built and inspected, the sdist installed into a clean env, the Colab install cell simulated
+package: dev
+	PYTHON=$(BIN)/python tools/check_package.sh
+
+test: sync nbtest pytest stack-latest package
 
 readme: dev
 	$(BIN)/python tools/make_readme.py
 
 clean:
-	rm -rf $(VENV) _proc _docs mtl_out .pytest_cache
+	rm -rf $(VENV) .venv-latest .venv-colab _proc _docs mtl_out .pytest_cache build dist

@@ -16,11 +16,11 @@ from __future__ import annotations
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from fastcore.script import call_parse
 from mtl_course.data import utkface_df, utkface_tasks
 from mtl_course.affinity import affinity_runs, gain_matrix, gain_table, groupings, plot_gain_matrix
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, md_table, faces, dl_kwargs  # bench/common.py
+from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
 
 
 @call_parse

@@ -19,7 +19,6 @@ CPU smoke test: python bench/speed.py --arch tiny_cnn --size 32 --bs 64 --epochs
 import gc, sys, time
 from pathlib import Path
 import pandas as pd, torch
-from fastcore.script import call_parse
 from fastai.vision.all import *
 from mtl_course.data import utkface_df, utkface_tasks, mtl_dls
 from mtl_course.model import mtl_model, resolve_arch
@@ -28,6 +27,7 @@ from mtl_course.learner import mtl_learner
 from mtl_course.fast import fast_dls, speed_up, fused_adamw, sync_points
 sys.path.insert(0, str(Path(__file__).parent))
 from common import md_table, machine, faces, dl_kwargs  # bench/common.py
+from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
 
 
 def sync():

@@ -16,11 +16,11 @@ from __future__ import annotations
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from fastcore.script import call_parse
 from mtl_course.data import utkface_df, utkface_tasks
 from mtl_course.weighting import STRATEGIES, weighting_runs, summarise_runs, format_summary, plot_summary
 sys.path.insert(0, str(Path(__file__).parent))
 from common import md_table, machine, faces, dl_kwargs  # bench/common.py
+from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
 
 
 @call_parse

@@ -9,7 +9,7 @@ import sys, time, warnings
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from pathlib import Path
 import pandas as pd
-from fastcore.script import call_parse, anno_parser
+from .script import call_parse, run_command
 from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
 from .learner import compare, plot_comparison, plot_true_vs_pred
 
@@ -74,11 +74,4 @@ def main(argv:list|None=None):
         print("usage: mtl-course {compare,predict,train} [options]   (mtl-course COMMAND --help for the options)")
         for name, f in cmds.items(): print(f"  {name:8} {f.__doc__}")
         return 0 if argv and argv[0] in ('-h', '--help') else 2
-    f = cmds[argv[0]]
-    args = vars(anno_parser(f.__wrapped__, prog=f'mtl-course {argv[0]}').parse_args(argv[1:]))
-    args.pop('pdb', None); args.pop('xtra', None)
-    try: f(**args)
-    except (OSError, ValueError) as e:  # missing or unreadable files, bad arguments: one line, no traceback
-        print(f"mtl-course {argv[0]}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(cmds[argv[0]], argv[1:], prog=f'mtl-course {argv[0]}')

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch, torch.distributed as dist
 from fastai.vision.all import *
 from fastai.distributed import *
-from fastcore.script import call_parse, store_true
+from .script import call_parse
 from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks, mtl_dls
 from .learner import mtl_learner, valid_metrics, _fit
 from .inference import export_learner
@@ -79,13 +79,13 @@ def train_cmd(data:str=None, # folder or archive of UTKFace images (default: syn
               size:int=64, # image size
               bs:int=64, # batch size *per process*; the effective batch size is bs × world size
               lr:float=1e-2, # learning rate
-              scale_lr:store_true=False, # multiply lr by the world size (linear scaling rule)
+              scale_lr:bool=False, # multiply lr by the world size (linear scaling rule)
               seed:int=42, # seed for the split, initialisation and shuffling
-              scratch:store_true=False, # no pretrained weights (needed offline for torchvision/timm archs)
+              scratch:bool=False, # no pretrained weights (needed offline for torchvision/timm archs)
               n_synthetic:int=2000, # number of synthetic faces when no --data is given
               workers:int=None, # DataLoader worker processes per rank (default: fastai's)
-              cpu:store_true=False, # use CPU processes (gloo) even if there are GPUs
-              dump_ranks:store_true=False, # every rank writes rank{r}.json with a digest of its final weights
+              cpu:bool=False, # use CPU processes (gloo) even if there are GPUs
+              dump_ranks:bool=False, # every rank writes rank{r}.json with a digest of its final weights
              ) -> dict:
     "Train one multi-task model; under torchrun / accelerate launch with DDP through fastai's `distrib_ctx`"
     t0 = time.time()

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image, ImageOps
 from fastai.vision.all import *
-from fastcore.script import call_parse, Param, store_true
+from .script import call_parse
 from .data import Task, _report, _decode_image
 from .losses import task_loss
 
@@ -263,11 +263,12 @@ def _show_table(res:pd.DataFrame) -> str:
     return t.to_string(index=False)
 
 @call_parse
-def predict_cmd(model:Param("exported model file, e.g. mtl_out/mtl_model.pkl from `mtl-course compare`", str),
-                images:Param("image files and/or folders of images", str, nargs='+'),
-                out:Param("also write the predictions to this CSV file", str)=None,
-                bs:Param("batch size", int)=64,
-                all_probs:Param("add one probability column per class", store_true)=False):
+def predict_cmd(model:str, # exported model file, e.g. mtl_out/mtl_model.pkl from `mtl-course compare`
+                images:list[str], # image files and/or folders of images
+                out:str=None, # also write the predictions to this CSV file
+                bs:int=64, # batch size
+                all_probs:bool=False, # add one probability column per class
+               ):
     "Predict with an exported model on images and folders; print a table and optionally save a CSV"
     learn = load_model(model)
     frames, files = [], []

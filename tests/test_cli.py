@@ -1,0 +1,26 @@
+"The `mtl-course` command as a user runs it: a fresh process, output to a pipe or a log"
+import re, subprocess, sys
+from pathlib import Path
+from mtl_course.script import anno_parser
+from mtl_course.cli import compare_cmd
+
+def _cli() -> list:
+    exe = Path(sys.executable).parent/'mtl-course'
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from mtl_course.cli import main; sys.exit(main())']
+
+def test_compare_to_a_pipe_prints_lines_not_bars(tmp_path):
+    "Piped (as in `make demo | tee log`), the main job prints one line per epoch: no carriage-return bar redraws"
+    r = subprocess.run([*_cli(), 'compare', '--epochs', '2', '--n-synthetic', '200', '--size', '32', '--bs', '32', '--out', str(tmp_path/'out')],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '\r' not in r.stdout and '\r' not in r.stderr and '█' not in r.stdout
+    epochs = [l for l in r.stdout.splitlines() if re.match(r'\d+ +\d+\.\d+ ', l)]  # 'epoch train_loss ...' rows
+    assert len(epochs) == 4*2, r.stdout  # 3 single-task models + 1 multi-task model, 2 epochs each
+    assert len(r.stdout) < 4000, len(r.stdout)
+    assert (tmp_path/'out'/'comparison.csv').exists()
+
+def test_option_spellings():
+    "Underscore and hyphen spellings are the same option, whichever fastcore is installed"
+    p = anno_parser(compare_cmd)
+    a, b = p.parse_args(['--n_synthetic', '7', '--scratch']), p.parse_args(['--n-synthetic', '7', '--scratch'])
+    assert vars(a) == vars(b) and a.n_synthetic == 7 and a.scratch is True
