@@ -74,7 +74,7 @@ def main(sdist: str | None = None):
         if touched: sys.exit(f"FAILED: a plain install would replace {touched}")
         # 3. the cell itself, as in Colab
         code = cell.replace(GUARD, 'True').replace(URL, f"mtl_course @ {Path(sdist).resolve().as_uri()}")
-        r = sh(py, "-c", code, cwd=tmp); print(r.stdout[-2000:], r.stderr[-2000:])
+        sh(py, "-c", code, cwd=tmp)
         after = versions(py)
         if after != before: sys.exit(f"FAILED: the install cell changed Colab's stack: {before} -> {after}")
         # 4. the library on Colab's fastai and fastcore (torch is the dev env's real one behind the stubs)
@@ -89,7 +89,7 @@ def main(sdist: str | None = None):
         print("unchanged by the install cell:", after)
         print("colab-sim: OK")
     finally:
-        if not os.environ.get("KEEP_SIM"): shutil.rmtree(tmp, ignore_errors=True)
-        else: print("kept", tmp)
+        if os.environ.get('KEEP_SIM'): print("kept", tmp)  # KEEP_SIM=1: leave the environment for a look
+        else: shutil.rmtree(tmp, ignore_errors=True)
 
 if __name__ == '__main__': main(*sys.argv[1:2])
