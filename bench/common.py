@@ -3,7 +3,8 @@ from __future__ import annotations
 import os, platform
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.data import get_utkface, synthetic_faces
+from mtl_course.data import get_utkface
+from mtl_course.synthetic import synthetic_faces
 
 
 def md_table(df:pd.DataFrame) -> str:

@@ -8,9 +8,9 @@ import itertools
 import matplotlib.pyplot as plt
 from torch.func import functional_call
 from fastai.vision.all import *
-from .data import Task, utkface_tasks
-from .learner import fit_tasks, relative_change
-from .weighting import weighting_cbs, ci95, body_params, _metric_names, _record_run
+from .tasks import Task, relative_change, metric_names, split_metric_name
+from .data import utkface_tasks
+from .weighting import weighting_cbs, ci95, body_params, record_run
 
 # %% auto #0
 __all__ = ['task_subsets', 'affinity_runs', 'run_task_names', 'task_metric', 'gain_table', 'gain_matrix', 'plot_gain_matrix',
@@ -36,13 +36,13 @@ def affinity_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     "Train one model per subset of `tasks` and seed with the same budget; one row per run (seed, tasks, n_tasks, metrics, wall_s)"
     tasks = ifnone(tasks, utkface_tasks())
     rows, tag = [], []
-    cols = ['seed', 'tasks', 'n_tasks'] + _metric_names(tasks) + ['wall_s']
+    cols = ['seed', 'tasks', 'n_tasks'] + metric_names(tasks) + ['wall_s']
     for seed in seeds:
         for sub in task_subsets(tasks, sizes):
             cbs = weighting_cbs(strategy, df, sub) if strategy and len(sub) > 1 else []
             ta = TaskAffinity(tag_every) if tag_every and len(sub) == len(tasks) > 1 else None
             if ta is not None: cbs = cbs + [ta]
-            rows.append(_record_run(df, path, sub, seed, cbs or None, cols, csv, n_tasks=len(sub), **fit_kwargs))
+            rows.append(record_run(df, path, sub, seed, cbs or None, cols, csv, n_tasks=len(sub), **fit_kwargs))
             if ta is not None: tag.append(ta.Z.stack().rename('z').reset_index().assign(seed=seed))
     out = pd.DataFrame(rows).reindex(columns=cols)
     if tag: out.attrs['tag'] = pd.concat(tag, ignore_index=True)[['seed', 'step on', 'loss of', 'z']]
@@ -59,8 +59,10 @@ def run_task_names(runs:pd.DataFrame) -> list:
     return names
 
 def task_metric(runs:pd.DataFrame, task:str) -> str:
-    "The metric column of `task` in a runs table (named `{task}_{metric}` by `TaskMetric`)"
-    cols = [c for c in runs.columns if c.startswith(f'{task}_') and not c.endswith('_ci95')]
+    "The metric column of `task` in a runs table (named by `metric_name`, `{task}_{metric}`)"
+    names = run_task_names(runs)
+    cols = [c for c in runs.columns if not c.endswith('_ci95') and any(c.startswith(f'{n}_') for n in names)
+            and split_metric_name(c, names)[0] == task]
     if not cols: raise ValueError(f"no metric column for task {task!r} in {list(runs.columns)}")
     return cols[0]
 

@@ -5,7 +5,8 @@
 # %% ../nbs/02_baselines.ipynb #398dcbf9
 from __future__ import annotations
 import numpy as np, pandas as pd
-from .data import Task, utkface_tasks
+from .tasks import Task, split_metric_name, higher_is_better
+from .data import utkface_tasks
 
 # %% auto #0
 __all__ = ['trivial_baselines', 'baseline_table']
@@ -35,8 +36,8 @@ def baseline_table(results:dict, trivial:pd.DataFrame) -> pd.DataFrame:
     "Single-task model results (from `fit_tasks`, by metric name) next to the best trivial predictor of each task"
     rows = []
     for k, v in results.items():
-        task, metric = k.split('_', 1)
+        task, metric = split_metric_name(k, trivial.task.unique())
         triv = trivial[(trivial.task == task) & (trivial.metric == metric)]
-        best = triv.value.min() if metric in ('mae', 'rmse') else triv.value.max()
+        best = triv.value.max() if higher_is_better(metric) else triv.value.min()
         rows.append(dict(task=task, metric=metric, single_task_model=v, trivial=best))
     return pd.DataFrame(rows)

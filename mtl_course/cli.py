@@ -10,7 +10,8 @@ warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=Futur
 from pathlib import Path
 import pandas as pd
 from .script import call_parse, run_command
-from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks
+from .data import get_utkface, utkface_df, utkface_tasks
+from .synthetic import synthetic_faces
 from .learner import compare, plot_comparison, plot_true_vs_pred
 
 # %% auto #0

@@ -4,15 +4,17 @@
 
 # %% ../nbs/08_distributed.ipynb #d855a00b
 from __future__ import annotations
-import os, sys, json, time, hashlib
+import os, json, time, hashlib
 from pathlib import Path
 import torch, torch.distributed as dist
 from fastai.vision.all import *
 from fastai.distributed import *
 from .script import call_parse
-from .data import get_utkface, synthetic_faces, utkface_df, utkface_tasks, mtl_dls
-from .learner import mtl_learner, valid_metrics, _fit
+from .data import get_utkface, utkface_df, utkface_tasks, mtl_dls
+from .synthetic import synthetic_faces
+from .learner import mtl_learner, valid_metrics, fit_schedule
 from .inference import export_learner
+from .compat import fix_distributed_broadcast
 
 # %% auto #0
 __all__ = ['use_cpu', 'world_size', 'init_distributed', 'weights_digest', 'sync_buffers', 'RankReport', 'train_cmd']
@@ -35,15 +37,6 @@ def init_distributed(cpu:bool|None=None, # force CPU processes (gloo); default `
         from accelerate import PartialState  # imported here: single-process use doesn't need Accelerate
         PartialState(cpu=use_cpu(cpu))
     return rank_distrib(), world_size()
-
-# %% ../nbs/08_distributed.ipynb #ac691e48
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "Broadcast the list `t` from `rank` to all ranks; on the GPU for NCCL, on the CPU for gloo (fastai 2.8.7 always uses the GPU)"
-    dev = 'cuda' if 'nccl' in str(dist.get_backend()) else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=dev)
-    dist.broadcast(t, rank)
-    return t.cpu().tolist()
 
 # %% ../nbs/08_distributed.ipynb #b7cd5797
 def weights_digest(model:nn.Module) -> str:
@@ -90,6 +83,7 @@ def train_cmd(data:str=None, # folder or archive of UTKFace images (default: syn
     "Train one multi-task model; under torchrun / accelerate launch with DDP through fastai's `distrib_ctx`"
     t0 = time.time()
     cpu = use_cpu(cpu or None)
+    if world_size() > 1: fix_distributed_broadcast()  # fastai broadcasts on the GPU even under gloo
     rank, ws = init_distributed(cpu)
     say = print if rank == 0 else noop
     get_data = (lambda: get_utkface(data)) if data else (lambda: synthetic_faces(n=n_synthetic, size=size))
@@ -106,9 +100,9 @@ def train_cmd(data:str=None, # folder or archive of UTKFace images (default: syn
     make_learner = lambda: mtl_learner(dls, tl, arch=arch, pretrained=False if scratch else None, cbs=RankReport())
     learn = rank0_first(make_learner) if ws > 1 else make_learner()  # pretrained weights are downloaded once
     if ws > 1:
-        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): _fit(learn, epochs, lr)
+        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): fit_schedule(learn, epochs, lr)
         sync_buffers(learn.model)
-    else: _fit(learn, epochs, lr)
+    else: fit_schedule(learn, epochs, lr)
     report = learn.rank_report.report()
     learn.remove_cb(RankReport)  # keep `export` free of classes of this script
     with learn.no_bar(): metrics = valid_metrics(learn)  # on every rank: see snag 4

@@ -9,9 +9,11 @@ from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image
 from fastai.vision.all import *
-from .data import Task, utkface_tasks, mtl_splitter, mtl_home, _report
+from .tasks import Task
+from .images import load_square
+from .compat import scaler_found_inf, can_skip_steps_on_device
+from .data import utkface_tasks, mtl_splitter, mtl_home, report_skipped
 
 # %% auto #0
 __all__ = ['cache_key', 'tensor_cache', 'task_vocab', 'encode_targets', 'mtl_split', 'affine_params', 'lighting_params',
@@ -20,17 +22,6 @@ __all__ = ['cache_key', 'tensor_cache', 'task_vocab', 'encode_targets', 'mtl_spl
 
 # %% ../nbs/07_speed_and_scale.ipynb #23abc7f5
 _CACHE_VERSION = 1
-
-def _load_square(fn, size:int) -> np.ndarray:
-    "Decode `fn`, centre-crop it to a square and resize it to `size`×`size` (bilinear) as `mtl_dls`'s `Resize` does: uint8 (3,H,W)"
-    with Image.open(fn) as im:
-        im = im.convert('RGB')
-        w, h = im.size
-        if w != h:
-            s = min(w, h)
-            im = im.crop(((w - s)//2, (h - s)//2, (w - s)//2 + s, (h - s)//2 + s))
-        if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
-        return np.asarray(im).transpose(2, 0, 1)
 
 def cache_key(fnames:list, path:str|Path, size:int) -> str:
     "A hash of the folder, the file list (with each file's size and modification time) and the image size: any change gives a new cache"
@@ -62,7 +53,7 @@ def tensor_cache(df:pd.DataFrame, # one row per image, file names in `fn_col`
         tmp = npy.with_suffix('.tmp.npy')
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(fnames), 3, size, size))
         def _one(i):
-            try: arr[i] = _load_square(path/fnames[i], size); return None
+            try: arr[i] = load_square(path/fnames[i], size); return None
             except Exception as e: return (fnames[i], f"{fnames[i]}: not a readable image ({type(e).__name__}: {e})")
         t0 = time.perf_counter()
         res = parallel(_one, range(len(fnames)), n_workers=n_workers, threadpool=True, progress=verbose and len(fnames) > 0)
@@ -80,7 +71,7 @@ def tensor_cache(df:pd.DataFrame, # one row per image, file names in `fn_col`
         if verbose: print(f"tensor_cache: decoded {int(keep.sum())} images of {size}×{size} px into {npy} in {time.perf_counter()-t0:.1f} s")
     info = json.loads(meta.read_text())
     skipped = [tuple(s) for s in info['skipped']]
-    if verbose: _report(skipped, len(fnames), 'tensor_cache')
+    if verbose: report_skipped(skipped, len(fnames), 'tensor_cache')
     bad = {f for f, _ in skipped}
     kept = df[[f not in bad for f in fnames]].reset_index(drop=True)
     kept.attrs = {**df.attrs, 'skipped': list(df.attrs.get('skipped', [])) + skipped, 'cache': str(npy)}
@@ -338,7 +329,8 @@ class AsyncSmoothLoss(Callback):
 def defer_inf_check(scaler:torch.amp.GradScaler, opt:torch.optim.Optimizer):
     "Unscale `opt`'s gradients in place and hand the overflow flag to `opt`, as `GradScaler.step` does for fused optimizers: `opt.step()` then skips itself on the device if a gradient is inf/NaN, with no `.item()`"
     scaler.unscale_(opt)
-    found = list(scaler._per_optimizer_states[id(opt)]['found_inf_per_device'].values())
+    found = scaler_found_inf(scaler, opt)
+    if found is None: raise RuntimeError("this PyTorch's GradScaler keeps no per-optimizer overflow flags: use fastai's MixedPrecision")
     opt.grad_scale, opt.found_inf = None, sum(f.to(found[0].device, non_blocking=True) for f in found)
 
 def _clear_inf_check(opt):
@@ -349,8 +341,7 @@ class FastMixedPrecision(MixedPrecision):
     "fastai's `MixedPrecision`; in fp16 with an optimizer that can skip steps itself (fused AdamW), overflowing steps are skipped on the GPU instead of checked on the CPU"
     def before_step(self):
         opt = getattr(self.opt, 'opt', None)  # the PyTorch optimizer inside fastai's `OptimWrapper`
-        self.deferred = bool(self.scaler.is_enabled() and getattr(opt, '_step_supports_amp_scaling', False)
-                             and hasattr(self.scaler, '_per_optimizer_states'))
+        self.deferred = opt is not None and can_skip_steps_on_device(self.scaler, opt)
         if not self.deferred: return super().before_step()  # bf16 (no scaler) or another optimizer: fastai's way
         defer_inf_check(self.scaler, opt)
     def after_step(self):

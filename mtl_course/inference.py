@@ -8,105 +8,18 @@ import math, random, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from PIL import Image, ImageOps
 from fastai.vision.all import *
 from .script import call_parse
-from .data import Task, _report, _decode_image
+from .tasks import Task
+from .images import ImageError, load_rgb, LoadImageRGB
+from .data import report_skipped
 from .losses import task_loss
 
 # %% auto #0
-__all__ = ['MAX_SIDE', 'AGE_BANDS', 'ImageError', 'load_rgb', 'LoadImageRGB', 'export_learner', 'model_tasks', 'load_model',
-           'class_names', 'predict', 'predict_items', 'predict_folder', 'predict_cmd', 'MTLInterpretation',
-           'top_losses', 'plot_top_losses', 'confusion_matrix', 'plot_confusion', 'age_band', 'age_error_by_band',
-           'plot_age_error_by_band', 'group_report', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_fit']
-
-# %% ../nbs/06_inference.ipynb #ae97a97e
-class ImageError(ValueError):
-    "An input that cannot be used as an image; the message names the file (or item) and the problem"
-
-MAX_SIDE = 1024  # larger images are shrunk when loaded: the model sees 64-224 px
-
-def _item_name(item) -> str:
-    "How error messages name `item`"
-    if isinstance(item, (str, Path)): return str(item)
-    if isinstance(item, Image.Image): return f"PIL image ({item.mode}, {item.width}x{item.height})"
-    if isinstance(item, np.ndarray): return f"array (shape {item.shape}, {item.dtype})"
-    return f"{type(item).__name__} object"
-
-# %% ../nbs/06_inference.ipynb #af1b1a23
-def _array_to_pil(a:np.ndarray, name:str) -> Image.Image:
-    "An HxW, HxWx1, HxWx2, HxWx3 or HxWx4 array as an 8-bit PIL image: uint16 (and ints > 255) are 16-bit, floats must be in 0..1"
-    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)):
-        hint = " (channels first? pass a.transpose(1, 2, 0))" if a.ndim == 3 and a.shape[0] in (1, 3, 4) else ""
-        raise ImageError(f"{name}: expected an HxW, HxWx3 or HxWx4 array, not shape {a.shape}{hint}")
-    if a.size == 0: raise ImageError(f"{name}: the array is empty")
-    if a.dtype == bool: a = a.astype(np.uint8) * 255
-    elif np.issubdtype(a.dtype, np.integer):
-        lo, hi = int(a.min()), int(a.max())
-        if lo < 0 or hi > 65535: raise ImageError(f"{name}: values {lo}..{hi} are outside 0..65535")
-        if a.dtype == np.uint16 or hi > 255: a = np.round(a / 257.)  # 16-bit: 0..65535 -> 0..255
-    elif np.issubdtype(a.dtype, np.floating):
-        if not np.isfinite(a).all(): raise ImageError(f"{name}: the array has NaN or infinite values")
-        lo, hi = float(a.min()), float(a.max())
-        if lo < 0 or hi > 1: raise ImageError(f"{name}: float values {lo:.3g}..{hi:.3g} are outside 0..1 (divide by 255, or pass uint8)")
-        a = np.round(a * 255.)
-    else: raise ImageError(f"{name}: unsupported dtype {a.dtype}")
-    return Image.fromarray(np.ascontiguousarray(a.astype(np.uint8)))
-
-def _to_rgb8(img:Image.Image, name:str, background:tuple=(255, 255, 255)) -> Image.Image:
-    "`img` as 8-bit RGB: 16/32-bit and float images rescaled (not clipped), palettes expanded, transparency flattened onto `background`"
-    if img.mode.startswith('I'):  # 16-bit grey (also 'I', 32-bit): 0..65535 -> 0..255; PIL's convert would clip at 255
-        a = np.asarray(img).astype(np.float64)
-        img = Image.fromarray(np.round(np.clip(a, 0, 65535) / 257.).astype(np.uint8))
-    elif img.mode == 'F':  # float grey: 0..1 or 0..255
-        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        img = Image.fromarray(np.round(np.clip(a * 255. if a.max() <= 1 else a, 0, 255)).astype(np.uint8))
-    elif img.mode == 'P': img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
-    try:
-        if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
-            img = Image.alpha_composite(Image.new('RGBA', img.size, (*background, 255)), img.convert('RGBA'))
-        return img if img.mode == 'RGB' else img.convert('RGB')
-    except (ValueError, OSError) as e: raise ImageError(f"{name}: cannot convert {img.mode} to RGB ({e})") from None
-
-def _open_file(p:Path, max_side:int) -> Image.Image:
-    "Open and fully decode the image file `p`, with errors that name it"
-    if not p.exists(): raise FileNotFoundError(f"{p}: no such file")
-    if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder, not an image (use predict_folder for a folder)")
-    try: img = _decode_image(p, max_side)  # the same strict decoding as `utkface_df(verify=True)`: never half an image
-    except ValueError as e: raise ImageError(f"{p}: {e}") from None
-    try: img = ImageOps.exif_transpose(img)  # phone photos: apply the EXIF rotation
-    except Exception: pass  # a broken EXIF block is no reason to reject the pixels
-    return img
-
-# %% ../nbs/06_inference.ipynb #caf3ffb7
-def load_rgb(item, # a file path (str or Path), a PIL image, or a numpy array (HxW, HxWx1/2/3/4; uint8, uint16, other ints, bool, float in 0..1)
-             max_side:int=MAX_SIDE, # shrink larger images so that their longer side is `max_side` (aspect ratio kept)
-             background:tuple=(255, 255, 255), # colour that transparent pixels are flattened onto
-            ) -> Image.Image:
-    "`item` as an 8-bit RGB PIL image; raises `ImageError`, `FileNotFoundError` or `TypeError` naming the item and the problem"
-    name = _item_name(item)
-    if isinstance(item, (str, Path)): img = _open_file(Path(item), max_side)
-    elif isinstance(item, Image.Image):
-        try: item.load()
-        except Exception as e: raise ImageError(f"{name}: cannot decode the image ({type(e).__name__}: {e})") from None
-        img = item
-    elif isinstance(item, np.ndarray): img = _array_to_pil(item, name)
-    else: raise TypeError(f"{name}: expected a file path, a PIL image or a numpy array")
-    if img.width == 0 or img.height == 0: raise ImageError(f"{name}: the image has no pixels ({img.width}x{img.height})")
-    img = _to_rgb8(img, name, background)
-    if max(img.size) > max_side:
-        img = img.copy()
-        img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    return img.copy() if img is item else img  # never hand back (and let fastai re-class) the caller's own image
-
-# %% ../nbs/06_inference.ipynb #fe500e9d
-class LoadImageRGB(DisplayedTransform):
-    "Type transform: a file name (or PIL image, or array) to a fastai `PILImage` via `load_rgb`; a picklable stand-in for `PILImage.create`"
-    def __init__(self, max_side:int=MAX_SIDE):
-        super().__init__()
-        self.max_side = max_side
-    def encodes(self, o): return PILImage.create(load_rgb(o, self.max_side))
+__all__ = ['AGE_BANDS', 'export_learner', 'model_tasks', 'load_model', 'class_names', 'predict', 'predict_items',
+           'predict_folder', 'predict_cmd', 'MTLInterpretation', 'top_losses', 'plot_top_losses', 'confusion_matrix',
+           'plot_confusion', 'age_band', 'age_error_by_band', 'plot_age_error_by_band', 'group_report',
+           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_fit']
 
 # %% ../nbs/06_inference.ipynb #c33f3fb7
 def _is_pil_create(f) -> bool:
@@ -225,7 +138,7 @@ def predict_items(learn:Learner, items:list, # file paths, PIL images or arrays
         if imgs: rows += [_flat_row(n, r, tasks, all_probs) for n, r in zip(ok, _predict_images(learn, imgs, bs))]
     res = pd.DataFrame(rows, columns=_columns(tasks, cnames, all_probs))
     res.attrs['skipped'] = skipped
-    if verbose: _report(skipped, len(items), 'predict')
+    if verbose: report_skipped(skipped, len(items), 'predict')
     return res
 
 # %% ../nbs/06_inference.ipynb #33b6ccc9
@@ -248,7 +161,7 @@ def predict_folder(learn:Learner, folder:str|Path, # a folder of images (searche
         ign = res.attrs['ignored']
         print(f"{folder}: predicted {len(res)} of {len(imgs)} image(s)" +
               (f"; ignored {len(ign)} file(s) without an image extension ({', '.join(ign[:3])}{', ...' if len(ign) > 3 else ''})" if ign else ""))
-        _report(res.attrs['skipped'], len(imgs), str(folder))
+        report_skipped(res.attrs['skipped'], len(imgs), str(folder))
     if csv is not None:
         res.to_csv(csv, index=False)
         if verbose: print(f"saved {len(res)} rows to {csv}")

@@ -6,13 +6,14 @@
 from __future__ import annotations
 import matplotlib.pyplot as plt
 from fastai.vision.all import *
-from .data import Task, utkface_tasks, mtl_dls, synthetic_faces, utkface_df
+from .tasks import Task, relative_change
+from .data import utkface_tasks, mtl_dls
 from .model import *
 from .losses import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['mtl_learner', 'valid_metrics', 'plot_true_vs_pred', 'fit_tasks', 'relative_change', 'compare', 'plot_comparison']
+__all__ = ['mtl_learner', 'valid_metrics', 'plot_true_vs_pred', 'fit_schedule', 'fit_tasks', 'compare', 'plot_comparison']
 
 # %% ../nbs/03_multitask.ipynb #6933a818
 def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
@@ -60,8 +61,8 @@ def plot_true_vs_pred(learn:Learner, task:str='age', dl=None, ax=None):
     return ax
 
 # %% ../nbs/03_multitask.ipynb #d4266f3c
-def _fit(learn:Learner, epochs:int, lr:float):
-    "Train `learn`: `fine_tune` when its body is frozen (pretrained, as `mtl_learner` leaves it), `fit_one_cycle` otherwise"
+def fit_schedule(learn:Learner, epochs:int, lr:float):
+    "Train `learn` for `epochs`: `fine_tune` when its body is frozen (pretrained, as `mtl_learner` leaves it), `fit_one_cycle` otherwise"
     if any(not p.requires_grad for p in learn.model.parameters()): learn.fine_tune(epochs, lr)
     else: learn.fit_one_cycle(epochs, lr)
 
@@ -72,16 +73,8 @@ def fit_tasks(df:pd.DataFrame, path:str|Path, tasks:list[Task], arch:str|Callabl
     dls = mtl_dls(df, path, tasks, size=size, bs=bs, seed=seed, **dls_kwargs)
     learn = mtl_learner(dls, tasks, arch=arch, pretrained=pretrained, cbs=cbs)
     if lr is None: lr = learn.lr_find(show_plot=False).valley
-    _fit(learn, epochs, lr)
+    fit_schedule(learn, epochs, lr)
     return learn, valid_metrics(learn)
-
-# %% ../nbs/03_multitask.ipynb #6d0f0a19
-def _higher_is_better(metric_name:str) -> bool: return not any(s in metric_name for s in ('mae', 'rmse', 'error', 'loss'))
-
-def relative_change(single:float, multi:float, metric_name:str) -> float:
-    "Relative change of `multi` vs `single` in %, signed so that positive means better (lower error, higher accuracy)"
-    d = (multi - single) / abs(single) * 100
-    return d if _higher_is_better(metric_name) else -d
 
 # %% ../nbs/03_multitask.ipynb #60cef44e
 def compare(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None, arch:str|Callable='tiny_cnn', epochs:int=10,

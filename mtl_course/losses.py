@@ -5,7 +5,7 @@
 # %% ../nbs/03b_losses.ipynb #61976ead
 from __future__ import annotations
 from fastai.vision.all import *
-from .data import Task
+from .tasks import Task
 
 # %% auto #0
 __all__ = ['task_loss', 'MultiTaskLoss']

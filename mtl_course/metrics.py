@@ -5,7 +5,7 @@
 # %% ../nbs/03c_metrics.ipynb #c79c111c
 from __future__ import annotations
 from fastai.vision.all import *
-from .data import Task
+from .tasks import Task, metric_name
 
 # %% auto #0
 __all__ = ['TaskMetric', 'mtl_metrics']
@@ -13,26 +13,25 @@ __all__ = ['TaskMetric', 'mtl_metrics']
 # %% ../nbs/03c_metrics.ipynb #34fdb2a3
 _METRICS = {'accuracy': accuracy, 'mae': mae, 'rmse': rmse, 'error_rate': error_rate}
 
-class TaskMetric(Metric):
-    "The metric of task number `idx` of a multi-task model, averaged over the validation set"
+class TaskMetric(AccumMetric):
+    "The metric of task number `idx` of a multi-task model, computed once over all of the validation set's predictions"
     def __init__(self, idx:int, task:Task):
+        fn = task.metric if callable(task.metric) else _METRICS.get(task.metric)
+        if fn is None: raise ValueError(f"Task {task.name!r}: unknown metric {task.metric!r}; choose from {list(_METRICS)} or pass a function")
+        super().__init__(fn, flatten=False)
         self.idx, self.task = idx, task
-        self.fn = task.metric if callable(task.metric) else _METRICS.get(task.metric)
-        if self.fn is None: raise ValueError(f"Task {task.name!r}: unknown metric {task.metric!r}; choose from {list(_METRICS)} or pass a function")
         self.reset()
-    def reset(self): self.total, self.count = 0., 0
     def accumulate(self, learn):
         pred, targ = learn.pred[self.idx].as_subclass(Tensor), learn.yb[self.idx].as_subclass(Tensor)
         if not self.task.is_clf: pred, targ = pred.view(-1).float(), targ.view(-1).float()
-        bs = targ.shape[0]
-        self.total += float(self.fn(pred, targ)) * bs
-        self.count += bs
+        detach = getattr(learn, 'to_detach', to_detach)  # a Learner's gathers across processes under DDP
+        self.preds.append(detach(pred)); self.targs.append(detach(targ))
     @property
-    def value(self): return self.total / self.count if self.count else None
+    def value(self):
+        if not self.preds: return None
+        return float(self.func(torch.cat(self.preds), torch.cat(self.targs)))
     @property
-    def name(self): 
-        m = self.task.metric if isinstance(self.task.metric, str) else self.task.metric.__name__
-        return f"{self.task.name}_{m}"
+    def name(self): return metric_name(self.task)
 
 # %% ../nbs/03c_metrics.ipynb #40341c85
 def mtl_metrics(tasks:list[Task]) -> list[TaskMetric]:

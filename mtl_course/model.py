@@ -5,7 +5,7 @@
 # %% ../nbs/03a_model.ipynb #d0ede791
 from __future__ import annotations
 from fastai.vision.all import *
-from .data import Task
+from .tasks import Task
 
 # %% auto #0
 __all__ = ['MultiTaskModel', 'tiny_cnn', 'resolve_arch', 'create_mtl_body', 'mtl_model']

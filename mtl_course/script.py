@@ -71,7 +71,9 @@ def quiet_progress(quiet:bool|None=None, # True: lines, False: bars; default: li
                   ) -> bool:
     "Progress bars in a terminal, `EpochLines` elsewhere, for every `Learner` made from now on; returns whether it is quiet"
     if quiet is None: quiet = not (fastprogress.IN_NOTEBOOK or (hasattr(sys.stdout, 'isatty') and sys.stdout.isatty()))
-    defaults.callbacks = [c for c in defaults.callbacks if c not in (ProgressCallback, EpochLines)] + [EpochLines if quiet else ProgressCallback]
+    # by name: re-running this cell, or autoreload, makes a new `EpochLines` class, and the old one must go too
+    keep = [c for c in defaults.callbacks if getattr(c, '__name__', None) not in ('ProgressCallback', 'EpochLines')]
+    defaults.callbacks = keep + [EpochLines if quiet else ProgressCallback]
     fastprogress.NO_BAR = quiet  # any other fastprogress bar (e.g. `parallel(progress=True)`) stays silent too
     return quiet
 

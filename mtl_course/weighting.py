@@ -7,16 +7,16 @@ from __future__ import annotations
 import math, time
 import matplotlib.pyplot as plt
 from fastai.vision.all import *
-from .data import Task, utkface_tasks
-from .losses import MultiTaskLoss
-from .learner import fit_tasks, relative_change
+from .tasks import Task, delta_m, metric_names
+from .data import utkface_tasks
+from .learner import fit_tasks
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'scale_weights', 'LossWeighting', 'FixedWeights', 'uncertainty_loss', 'uncertainty_factors',
            'LogVariances', 'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad',
            'renormalise', 'last_shared_param', 'GradNorm', 'pcgrad_project', 'body_params', 'PCGrad',
            'alternating_weights', 'AlternatingTasks', 'weighting_cbs', 'weighting_callback', 'weight_history',
-           'plot_weights', 'ci95', 'delta_m', 'summarise_runs', 'format_summary', 'plot_summary', 'weighting_runs']
+           'plot_weights', 'ci95', 'summarise_runs', 'format_summary', 'plot_summary', 'record_run', 'weighting_runs']
 
 # %% ../nbs/04_weighting.ipynb #0578aab6
 def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
@@ -340,14 +340,6 @@ def ci95(x) -> float:
     if len(x) < 2: return float('nan')
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
 
-def delta_m(multi:dict, # metric name -> value of the multi-task model
-            single:dict, # metric name -> value of the single-task baselines
-            metrics:list|None=None, # default: the metrics of `multi` that `single` has too
-           ) -> float:
-    "Mean over tasks of the sign-corrected relative change (%) of `multi` vs `single`: positive = better than single-task"
-    metrics = ifnone(metrics, [k for k in multi if k in single])
-    return float(np.mean([relative_change(single[m], multi[m], m) for m in metrics]))
-
 # %% ../nbs/04_weighting.ipynb #f4838d70
 _NOT_METRICS = ('seed', 'wall_s', 'epochs', 'n_tasks', 'n', 'delta_m', 'delta_m_ci95')
 
@@ -409,11 +401,7 @@ def plot_summary(summary:pd.DataFrame, baseline:str='single', title:str=''):
     return fig
 
 # %% ../nbs/04_weighting.ipynb #655d162d
-def _metric_names(tasks:list[Task]) -> list:
-    "The metric column of each task, as `valid_metrics` names it"
-    return [f'{t.name}_{t.metric if isinstance(t.metric, str) else "metric"}' for t in tasks]
-
-def _record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:str='', **kwargs) -> dict:
+def record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:str='', **kwargs) -> dict:
     "Train `fit_tasks(df, path, tasks, seed=seed, cbs=cbs)` and return its row (`kwargs` that are columns in `cols` go in the row, the rest to `fit_tasks`); append it to `csv` and print it"
     extra = {k: kwargs.pop(k) for k in list(kwargs) if k in cols}
     t0 = time.time()
@@ -435,10 +423,10 @@ def weighting_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     tasks = ifnone(tasks, utkface_tasks())
     strategies = strategies.split() if isinstance(strategies, str) else list(strategies)
     rows = []
-    cols = ['strategy', 'seed', 'tasks'] + _metric_names(tasks) + ['wall_s']
+    cols = ['strategy', 'seed', 'tasks'] + metric_names(tasks) + ['wall_s']
     for seed in seeds:
         if singles:
-            for t in tasks: rows.append(_record_run(df, path, [t], seed, None, cols, csv, f"{'single':>12} ", strategy='single', **fit_kwargs))
-        for s in strategies: rows.append(_record_run(df, path, tasks, seed, weighting_cbs(s, df, tasks), cols, csv, f"{s:>12} ", strategy=s, **fit_kwargs))
+            for t in tasks: rows.append(record_run(df, path, [t], seed, None, cols, csv, f"{'single':>12} ", strategy='single', **fit_kwargs))
+        for s in strategies: rows.append(record_run(df, path, tasks, seed, weighting_cbs(s, df, tasks), cols, csv, f"{s:>12} ", strategy=s, **fit_kwargs))
     out = pd.DataFrame(rows)
     return out[[c for c in cols if c in out.columns] + [c for c in out.columns if c not in cols]]

@@ -4,7 +4,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 @pytest.fixture(scope='session')
 def faces(tmp_path_factory):
     "A small synthetic UTKFace-style folder shared by the tests (made in a temp dir, never in the user's cache)"
-    from mtl_course.data import make_synthetic_faces
+    from mtl_course.synthetic import make_synthetic_faces
     return make_synthetic_faces(tmp_path_factory.mktemp('faces'), n=300, size=32, seed=0)
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 "Task affinity (chapter 5): subsets, gain matrix and groupings on hand-made results tables, TAG's lookahead on a hand-made model."
-import math
 import numpy as np, pandas as pd, pytest, torch
 from torch import nn
-from mtl_course.data import Task, utkface_df, utkface_tasks
+from mtl_course.tasks import Task
+from mtl_course.data import utkface_df, utkface_tasks
 from mtl_course.losses import MultiTaskLoss
 from mtl_course.model import MultiTaskModel
 from mtl_course.weighting import ci95

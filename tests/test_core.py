@@ -1,8 +1,10 @@
 "Model, loss, metrics and learner on hand-made tensors, for 1, 2 and 3 tasks."
-import math, pickle
+import math
 import pytest, torch
 from types import SimpleNamespace
+from mtl_course.tasks import *
 from mtl_course.data import *
+from mtl_course.synthetic import *
 from mtl_course.model import *
 from mtl_course.losses import *
 from mtl_course.metrics import *

@@ -1,8 +1,10 @@
 "Data loading: UTKFace names, folders, archives, downloads (offline) and DataLoaders."
-import shutil, tarfile, zipfile
+import tarfile
 import pytest
 from PIL import Image
+from mtl_course.tasks import *
 from mtl_course.data import *
+from mtl_course.synthetic import *
 
 REAL_BROKEN = '61_1_20170109142408075.jpg.chip.jpg'      # race field missing in the real dataset
 REAL_GENDER3 = '61_3_20170109150557335.jpg.chip.jpg'     # three fields and a gender of 3

@@ -1,7 +1,7 @@
 "DDP training through fastai's distrib_ctx (chapter 8): 2 CPU processes with gloo must end with identical weights."
 import json, os, socket, subprocess, sys, time
 from pathlib import Path
-import pytest, torch, torch.distributed as dist
+import torch.distributed as dist
 from torch import nn
 from fastai.distributed import DistributedDL
 from fastai.learner import load_learner
@@ -71,7 +71,12 @@ def test_helpers(monkeypatch):
     assert weights_digest(m1) == weights_digest(m2) == weights_digest(sync_buffers(m2))
     m2[1].running_var += 1e-6
     assert weights_digest(m1) != weights_digest(m2)
-    # the patched index broadcast works on a gloo (CPU) process group
+    # importing the whole library patches nothing; the explicit fix makes the index broadcast work on gloo (CPU processes)
+    import mtl_course.all  # noqa: F401
+    from mtl_course.compat import broadcast_needs_fix, fix_distributed_broadcast
+    assert broadcast_needs_fix()
+    monkeypatch.setattr(DistributedDL, '_broadcast', DistributedDL.__dict__['_broadcast'])  # fastai's own, restored after the test
+    assert fix_distributed_broadcast() and not broadcast_needs_fix()
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{free_port()}', rank=0, world_size=1)
     try: assert DistributedDL._broadcast(None, [3, 1, 2], 0) == [3, 1, 2]
     finally: dist.destroy_process_group()

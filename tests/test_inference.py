@@ -1,11 +1,12 @@
 "Chapter 6: export/load in a fresh process, predict on any input (or fail clearly), folder -> CSV, the CLI, bad dataset files, reproducibility"
-import json, os, shutil, subprocess, sys, warnings
+import json, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 from mtl_course.data import utkface_df, utkface_tasks, mtl_dls
 from mtl_course.learner import fit_tasks, mtl_learner, valid_metrics
-from mtl_course.inference import (ImageError, load_rgb, export_learner, load_model, predict, predict_items, predict_folder,
+from mtl_course.images import ImageError, load_rgb
+from mtl_course.inference import (export_learner, load_model, predict, predict_items, predict_folder,
                                   MTLInterpretation, top_losses, confusion_matrix, age_error_by_band, group_report,
                                   Checkpoint, resume_fit)
 from mtl_course.cli import main

@@ -1,9 +1,10 @@
 "Loss-weighting strategies (chapter 4) on hand-made tensors, and briefly on a tiny learner."
 import math, pickle
 import numpy as np, pandas as pd, pytest, torch
-from fastai.learner import Callback, CancelBatchException, CancelFitException, load_learner
-from mtl_course.data import utkface_df, utkface_tasks, mtl_dls, Task
-from mtl_course.learner import fit_tasks, mtl_learner, relative_change
+from fastai.learner import Callback, CancelFitException, load_learner
+from mtl_course.tasks import Task, relative_change, delta_m
+from mtl_course.data import utkface_df, utkface_tasks, mtl_dls
+from mtl_course.learner import fit_tasks, mtl_learner
 from mtl_course.weighting import *
 
 TASKS = utkface_tasks()
