@@ -60,9 +60,8 @@ def run_task_names(runs:pd.DataFrame) -> list:
 
 def task_metric(runs:pd.DataFrame, task:str) -> str:
     "The metric column of `task` in a runs table (named by `metric_name`, `{task}_{metric}`)"
-    names = run_task_names(runs)
-    cols = [c for c in runs.columns if not c.endswith('_ci95') and any(c.startswith(f'{n}_') for n in names)
-            and split_metric_name(c, names)[0] == task]
+    names = set(run_task_names(runs)) | {task}
+    cols = [c for c in runs.columns if c.startswith(f'{task}_') and not c.endswith('_ci95') and split_metric_name(c, names)[0] == task]
     if not cols: raise ValueError(f"no metric column for task {task!r} in {list(runs.columns)}")
     return cols[0]
 

@@ -23,5 +23,4 @@ from .inference import *
 from .fast import *
 from .distributed import *
 from .cli import *
-import importlib as _importlib
-__all__ = [n for _m in ['tasks', 'images', 'compat', 'script', 'data', 'synthetic', 'model', 'losses', 'metrics', 'learner', 'baselines', 'weighting', 'affinity', 'inference', 'fast', 'distributed', 'cli'] for n in _importlib.import_module(f'mtl_course.{_m}').__all__]  # what the star imports brought in
+__all__ = [n for n in dir() if not n.startswith('_')]  # exactly what the star imports above brought in

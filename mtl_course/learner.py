@@ -6,7 +6,7 @@
 from __future__ import annotations
 import matplotlib.pyplot as plt
 from fastai.vision.all import *
-from .tasks import Task, relative_change
+from .tasks import Task, relative_change, metric_label
 from .data import utkface_tasks, mtl_dls
 from .model import *
 from .losses import *
@@ -88,7 +88,7 @@ def compare(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None, arch:str
         single.update(fit_tasks(df, path, [t], **kw)[1])
     print(f"== multi-task: {', '.join(t.name for t in tasks)}")
     learn, multi = fit_tasks(df, path, tasks, **kw)
-    rows = [dict(task=m.task.name, metric=m.name[len(m.task.name)+1:], single_task=single[m.name], multi_task=multi[m.name],
+    rows = [dict(task=m.task.name, metric=metric_label(m.task.metric), single_task=single[m.name], multi_task=multi[m.name],
                  change_pct=relative_change(single[m.name], multi[m.name], m.name)) for m in learn.metrics]
     return pd.DataFrame(rows), learn
 

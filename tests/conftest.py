@@ -1,4 +1,5 @@
-import os, pytest
+import os, sys, pytest
+from pathlib import Path
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 @pytest.fixture(scope='session')
@@ -12,3 +13,9 @@ def _isolated_home(tmp_path, monkeypatch):
     "Keep every test's cache (downloads, synthetic sets) in its own temp dir"
     monkeypatch.setenv('MTL_COURSE_HOME', str(tmp_path/'home'))
     monkeypatch.delenv('MTL_COURSE_DATA', raising=False)
+
+@pytest.fixture
+def mtl_course_cmd() -> list:
+    "How a test starts `mtl-course` in a fresh process: the installed entry point, else `main` through this Python"
+    exe = Path(sys.executable).parent/'mtl-course'
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from mtl_course.cli import main; sys.exit(main())']

@@ -1,16 +1,11 @@
 "The `mtl-course` command as a user runs it: a fresh process, output to a pipe or a log"
-import re, subprocess, sys
-from pathlib import Path
+import re, subprocess
 from mtl_course.script import anno_parser
 from mtl_course.cli import compare_cmd
 
-def _cli() -> list:
-    exe = Path(sys.executable).parent/'mtl-course'
-    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from mtl_course.cli import main; sys.exit(main())']
-
-def test_compare_to_a_pipe_prints_lines_not_bars(tmp_path):
+def test_compare_to_a_pipe_prints_lines_not_bars(tmp_path, mtl_course_cmd):
     "Piped (as in `make demo | tee log`), the main job prints one line per epoch: no carriage-return bar redraws"
-    r = subprocess.run([*_cli(), 'compare', '--epochs', '2', '--n-synthetic', '200', '--size', '32', '--bs', '32', '--out', str(tmp_path/'out')],
+    r = subprocess.run([*mtl_course_cmd, 'compare', '--epochs', '2', '--n-synthetic', '200', '--size', '32', '--bs', '32', '--out', str(tmp_path/'out')],
                        capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert '\r' not in r.stdout and '\r' not in r.stderr and '█' not in r.stdout

@@ -178,23 +178,19 @@ print(json.dumps([predict(learn, f) for f in {files!r}]))
     a, b = predict_items(learn, files, verbose=False), predict_items(loaded, files, verbose=False)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
-def _cli() -> list:
-    exe = Path(sys.executable).parent/'mtl-course'
-    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from mtl_course.cli import main; sys.exit(main())']
-
-def test_cli_predict(trained, tmp_path):
+def test_cli_predict(trained, tmp_path, mtl_course_cmd):
     fname = trained[1]
     folder = tmp_path/'imgs'; folder.mkdir()
     for f in _files(trained, 3): shutil.copy(f, folder/f.name)
     (folder/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 broken')
     one = _files(trained, 4)[3]
-    res = subprocess.run([*_cli(), 'predict', str(fname), str(folder), str(one), str(tmp_path/'missing.jpg'), '--out', str(tmp_path/'p.csv')],
+    res = subprocess.run([*mtl_course_cmd, 'predict', str(fname), str(folder), str(one), str(tmp_path/'missing.jpg'), '--out', str(tmp_path/'p.csv')],
                          capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert 'broken.jpg' in res.stdout and 'missing.jpg: no such file' in res.stdout and 'saved 4 rows' in res.stdout
     csv = pd.read_csv(tmp_path/'p.csv')
     assert len(csv) == 4 and csv.fname.tolist()[-1] == str(one)
-    bad = subprocess.run([*_cli(), 'predict', str(tmp_path/'nope.pkl'), str(one)], capture_output=True, text=True, cwd=tmp_path)
+    bad = subprocess.run([*mtl_course_cmd, 'predict', str(tmp_path/'nope.pkl'), str(one)], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1 and 'nope.pkl: no such model file' in bad.stderr and 'Traceback' not in bad.stderr
 
 def test_cli_help(capsys):
