@@ -1,4 +1,4 @@
-"""Which tasks to learn together (chapter 5, nbs/05_task_affinity.ipynb): train every subset of the tasks over several seeds.
+"""Which tasks to learn together (chapter 5, nbs/05_task_affinity.ipynb; nbs/05a_affinity.ipynb): train every subset of the tasks over several seeds.
 
 Writes, in --out:
   runs.csv       one row per model: seed, tasks, n_tasks, task metrics, wall time (appended as runs finish)
@@ -11,15 +11,17 @@ Synthetic faces, CPU:  python bench/affinity.py --seeds "0 1 2" --epochs 8 --thr
 Same with chapter 4's normalised weights, reusing the single-task runs:
   python bench/affinity.py --seeds "0 1 2" --epochs 8 --threads 1 --workers 0 --strategy scaled --singles_from nbs/results/affinity_synthetic/runs.csv --out nbs/results/affinity_synthetic_scaled
 UTKFace, GPU:          python bench/affinity.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/affinity_utkface
+A strategy of your own (registered with `@register_weighting('my_name')` in my_strategy.py):  add --imports my_strategy.py --strategy my_name
 """
 from __future__ import annotations
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.data import utkface_df, utkface_tasks
-from mtl_course.affinity import affinity_runs, gain_matrix, gain_table, groupings, plot_gain_matrix
+from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.affinity import gain_matrix, gain_table, groupings, plot_gain_matrix
+from mtl_course.runs import affinity_runs
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, md_table, faces, dl_kwargs  # bench/common.py
+from common import machine, md_table, faces, dl_kwargs, import_all  # bench/common.py
 from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
 
 
@@ -29,6 +31,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
          seeds:str='0 1 2', # space-separated seeds
          tasks:str='age gender race', # tasks (space separated)
          strategy:str='', # loss weighting of the multi-task runs (a chapter-4 strategy name; '' = the tasks' own weights)
+         imports:str='', # space-separated .py files or modules to import first, e.g. one that registers a strategy with `@register_weighting`
          arch:str='tiny_cnn', # backbone
          epochs:int=8, # epochs per model (the same for all)
          size:int=64, # image size
@@ -43,6 +46,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         ):
     "Train all single-task, pair and all-task models over several seeds; write runs, gain matrix (mean ± 95 % CI), groupings, TAG and a heatmap"
     t0 = time.time()
+    import_all(imports)  # before anything is looked up by name: they may register strategies
     if threads: torch.set_num_threads(threads)
     dl_kw = dl_kwargs(workers)
     path, source = faces(data, n_synthetic, size)

@@ -1,9 +1,9 @@
 """Helpers shared by the benchmark scripts in bench/ (not part of the library)."""
 from __future__ import annotations
-import os, platform
+import importlib, os, platform, runpy
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.data import get_utkface
+from mtl_course.utkface import get_utkface
 from mtl_course.synthetic import synthetic_faces
 
 
@@ -31,3 +31,10 @@ def faces(data:str|None, n_synthetic:int, size:int) -> tuple[Path, str]:
 def dl_kwargs(workers:int) -> dict:
     "DataLoader keyword arguments for a --workers option (-1: fastai's default)"
     return {} if workers < 0 else dict(num_workers=workers)
+
+
+def import_all(imports:str):
+    "Run each space-separated `.py` file or import each module in `imports` (e.g. one that registers a strategy with `@register_weighting`)"
+    for m in imports.split():
+        if m.endswith('.py'): runpy.run_path(m)
+        else: importlib.import_module(m)

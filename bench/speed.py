@@ -20,7 +20,8 @@ import gc, sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastai.vision.all import *
-from mtl_course.data import utkface_df, utkface_tasks, mtl_dls
+from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.data import mtl_dls
 from mtl_course.model import mtl_model, resolve_arch
 from mtl_course.losses import MultiTaskLoss
 from mtl_course.learner import mtl_learner

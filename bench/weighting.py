@@ -1,4 +1,4 @@
-"""Honest comparison of the loss-weighting strategies of chapter 4 (nbs/04_weighting.ipynb).
+"""Honest comparison of the loss-weighting strategies of chapter 4 (nbs/04_weighting.ipynb; the strategies: nbs/04a_weighting.ipynb).
 
 Trains the three single-task baselines and every strategy with the same budget over several seeds and writes
   runs.csv     one row per run: strategy, seed, tasks, task metrics, wall time (appended as runs finish)
@@ -10,16 +10,20 @@ Synthetic faces, CPU (what produced nbs/results/weighting_synthetic):
 UTKFace, GPU (nbs/results/weighting_utkface; a reduced grid: --strategies "equal scaled uncertainty pcgrad"):
   python bench/weighting.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/weighting_utkface
 Rebuild summary.csv/summary.md/weighting.png from an existing (possibly partial) runs.csv:  add --summarise_only
+A strategy of your own: a file that registers it with `@register_weighting('my_name')`, then
+  python bench/weighting.py --imports my_strategy.py --strategies "scaled my_name" ...
 """
 from __future__ import annotations
 
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.data import utkface_df, utkface_tasks
-from mtl_course.weighting import STRATEGIES, weighting_runs, summarise_runs, format_summary, plot_summary
+from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.weighting import STRATEGIES
+from mtl_course.stats import summarise_runs, format_summary, plot_summary
+from mtl_course.runs import weighting_runs
 sys.path.insert(0, str(Path(__file__).parent))
-from common import md_table, machine, faces, dl_kwargs  # bench/common.py
+from common import md_table, machine, faces, dl_kwargs, import_all  # bench/common.py
 from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
 
 
@@ -27,6 +31,7 @@ from mtl_course.script import call_parse  # after the star imports: the same fla
 def main(data:str=None, # folder or archive of UTKFace images (default: synthetic faces)
          out:str='mtl_out/weighting', # output folder
          strategies:str=' '.join(STRATEGIES), # space-separated names for `weighting_cbs` (combine with '+', e.g. scaled+pcgrad)
+         imports:str='', # space-separated .py files or modules to import first, e.g. one that registers a strategy with `@register_weighting`
          seeds:str='0 1 2', # space-separated seeds; every model is trained once per seed
          singles:bool=True, # also train the single-task baselines (needed for Δm)
          tasks:str='age gender race', # tasks (space separated)
@@ -44,6 +49,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         ):
     "Train single-task baselines and every loss-weighting strategy over several seeds; write runs, summary (mean ± 95 % CI, Δm) and a plot"
     t0 = time.time()
+    import_all(imports)  # before anything is looked up by name: they may register strategies
     if threads: torch.set_num_threads(threads)
     dl_kw = dl_kwargs(workers)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ from fastai.data.transforms import IntToFloatTensor
 from fasttransform.transform import DisplayedTransform  # fastai 2.8 builds its transforms on fasttransform
 
 # %% auto #0
-__all__ = ['MAX_SIDE', 'decode_image', 'image_problem', 'ImageError', 'load_rgb', 'LoadImageRGB', 'ImageRGBBlock', 'load_square']
+__all__ = ['MAX_SIDE', 'decode_image', 'image_problem', 'ImageError', 'load_rgb', 'LoadImageRGB', 'ImageRGBBlock', 'load_square',
+           'report_skipped']
 
 # %% ../nbs/00b_images.ipynb #b6a27b23
 def decode_image(fn:Path, max_side:int=64) -> Image.Image:
@@ -143,3 +144,11 @@ def load_square(item, # anything `load_rgb` takes
         im = im.crop(((w - s)//2, (h - s)//2, (w - s)//2 + s, (h - s)//2 + s))
     if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
     return np.asarray(im).transpose(2, 0, 1)
+
+# %% ../nbs/00b_images.ipynb #37245703
+def report_skipped(skipped:list, n_files:int, what:str, max_show:int=10):
+    "Print how many of `n_files` were skipped and why (the first `max_show`)"
+    if not skipped: return
+    print(f"{what}: skipped {len(skipped)} of {n_files} files:")
+    for name, why in skipped[:max_show]: print(f"  {why}")
+    if len(skipped) > max_show: print(f"  ... and {len(skipped)-max_show} more (all in df.attrs['skipped'])")

@@ -12,7 +12,7 @@ from fastai.basics import defaults, noop, Callback
 from fastai.callback.progress import ProgressCallback
 
 # %% auto #0
-__all__ = ['anno_parser', 'EpochLines', 'quiet_progress', 'run_command', 'call_parse']
+__all__ = ['anno_parser', 'EpochLines', 'quiet_progress', 'run_command', 'call_parse', 'program']
 
 # %% ../nbs/09a_script.ipynb #b55e59da
 def _unwrap(anno) -> tuple:
@@ -29,7 +29,7 @@ def _unwrap(anno) -> tuple:
 def _add_option(p:argparse.ArgumentParser, name:str, prm:inspect.Parameter, anno, doc:str|None):
     "Add `name` to `p`: positional without a default, else `--name` (also spelled `--na-me`); a `bool` is a flag (`--no-name` if it defaults to True)"
     typ, hlp, extra = _unwrap(anno)
-    kw = dict(help=hlp or doc or '')
+    kw = dict(help=doc or hlp or '')  # a command's own `#` comment wins over a shared `Annotated` help
     is_list = get_origin(typ) is list
     if is_list: typ = (get_args(typ) or (str,))[0]
     if prm.default is inspect.Parameter.empty:
@@ -91,9 +91,17 @@ def run_command(func:typing.Callable, # the command
         return 1
     return 0
 
+def _run_as_program(frame) -> bool:
+    "Is the module executing `frame` the program (`python -m module` or `python script.py`)? Never in a notebook or REPL cell"
+    mod = inspect.getmodule(frame)  # None in a notebook or REPL cell
+    return mod is not None and mod.__name__ == '__main__'
+
 def call_parse(func:typing.Callable) -> typing.Callable:
     "Decorator: `func` stays a normal function; when the module defining it is run as a program, parse `sys.argv` and run it"
-    mod = inspect.getmodule(inspect.currentframe().f_back)  # None in a notebook or REPL cell
-    if mod is not None and mod.__name__ == '__main__':
-        sys.exit(run_command(func, sys.argv[1:], prog=os.path.basename(sys.argv[0])))
+    if _run_as_program(inspect.currentframe().f_back): sys.exit(run_command(func, sys.argv[1:], prog=os.path.basename(sys.argv[0])))
     return func
+
+def program(main:typing.Callable) -> typing.Callable:
+    "Decorator for a module's entry point `main() -> int` (several commands): when the module is run as a program, exit with `main()`"
+    if _run_as_program(inspect.currentframe().f_back): sys.exit(main())
+    return main

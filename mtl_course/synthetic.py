@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
 from PIL import Image, ImageDraw
-from .data import mtl_home
+from .utkface import mtl_home
 
 # %% auto #0
 __all__ = ['synth_labels', 'draw_face', 'make_synthetic_faces', 'synthetic_faces']

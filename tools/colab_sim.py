@@ -80,7 +80,7 @@ def main(sdist: str | None = None):
         # 4. the library on Colab's fastai and fastcore (torch is the dev env's real one behind the stubs)
         check = textwrap.dedent("""
             import importlib.metadata as m, fastai, fastcore
-            import mtl_course.cli, mtl_course.inference, mtl_course.distributed, mtl_course.fast, mtl_course.affinity
+            import mtl_course.all  # every module
             assert fastai.__version__ == '2.8.8' and fastcore.__version__ == '2.2.12', (fastai.__version__, fastcore.__version__)
             print('mtl_course', m.version('mtl_course'), 'imports on fastai', fastai.__version__, 'and fastcore', fastcore.__version__)""")
         print(sh(py, '-c', check, cwd=tmp).stdout.strip())

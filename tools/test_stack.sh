@@ -3,6 +3,8 @@
 #
 #   tools/test_stack.sh ENV_DIR "requirement" ...        e.g.  tools/test_stack.sh .venv-latest 'fastai>=2.8.7,<2.9' fastcore
 #
+# It runs the pytest suite, then every notebook's test cells (tools/run_nbs.py: nbdev_test itself needs fastcore<2).
+#
 # The second environment reuses the dev environment's packages ($DEV_VENV, default .venv) for everything it does not install
 # itself -- torch above all (5 GB) -- through a .pth file, so it costs seconds, not minutes. Its own site-packages come first on
 # sys.path, so what it installs shadows the dev versions; pip never uninstalls anything from the dev environment ("outside
@@ -26,4 +28,5 @@ import importlib.metadata as m, fastai, fastcore, torch, torchvision
 print("stack:", ', '.join(f"{p} {m.version(p)}" for p in ('fastai', 'fastcore', 'fasttransform', 'plum-dispatch', 'torch', 'torchvision')))
 assert fastai.__file__ and fastcore.__version__ == m.version('fastcore'), "the stack's fastcore is not the one imported"
 PY
-cd tests && "../$ENV/bin/python" -m pytest -q -p no:cacheprovider .
+(cd tests && "../$ENV/bin/python" -m pytest -q -p no:cacheprovider .)
+"$ENV/bin/python" tools/run_nbs.py
