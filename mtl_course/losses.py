@@ -14,12 +14,12 @@ __all__ = ['task_loss', 'MultiTaskLoss']
 _LOSSES = {'ce': F.cross_entropy, 'l1': F.l1_loss, 'mse': F.mse_loss, 'huber': F.smooth_l1_loss}
 
 def task_loss(task:Task, pred:Tensor, targ:Tensor, reduction:str='mean') -> Tensor:
-    "The loss of one `task`: `task.loss` (a name in 'ce', 'l1', 'mse', 'huber', or a function) on `pred` and `targ`"
+    "The loss of one `task`: `task.loss` (a name in 'ce', 'l1', 'mse', 'huber', or a function) on `pred` and `targ` (standardised by `task.norm`)"
     f = task.loss if callable(task.loss) else _LOSSES.get(task.loss)
     if f is None: raise ValueError(f"Task {task.name!r}: unknown loss {task.loss!r}; choose from {list(_LOSSES)} or pass a function")
     pred, targ = pred.as_subclass(Tensor), targ.as_subclass(Tensor)  # fastai's tensor types (TensorImage, TensorCategory) don't mix
     if task.is_clf: return f(pred, targ.long().view(-1), reduction=reduction)
-    return f(pred.view(-1).float(), targ.view(-1).float(), reduction=reduction)
+    return f(pred.view(-1).float(), task.encode(targ.view(-1).float()), reduction=reduction)  # on the head's scale (`Task.norm`)
 
 # %% ../nbs/03b_losses.ipynb #725100df
 class MultiTaskLoss(nn.Module):
@@ -48,8 +48,8 @@ class MultiTaskLoss(nn.Module):
         if isinstance(preds, Tensor): return f(self.tasks[0], preds) if len(self.tasks) == 1 else preds
         return tuple(f(t, p) for t, p in zip(self.tasks, preds))
     def activation(self, preds):
-        "Softmax for classification outputs, the value itself (flattened) for regression"
-        return self._per_task(preds, lambda t, p: F.softmax(p, dim=-1) if t.is_clf else p.view(-1))
+        "Softmax for classification outputs, the value in the target's units (flattened; `Task.decode`) for regression"
+        return self._per_task(preds, lambda t, p: F.softmax(p, dim=-1) if t.is_clf else t.decode(p.view(-1)))
     def decodes(self, preds):
         "Class index for classification outputs, the value itself (flattened) for regression"
         return self._per_task(preds, lambda t, p: p.argmax(dim=-1) if t.is_clf else p.view(-1))

@@ -89,6 +89,6 @@ def mtl_model(tasks:list[Task], # one head per task, in this order
     body, nf = create_mtl_body(arch, pretrained, n_in)
     heads = {}
     for t in tasks:
-        heads[t.name] = create_head(nf, t.n_out, lin_ftrs=lin_ftrs, ps=ps, y_range=t.y_range)
+        heads[t.name] = create_head(nf, t.n_out, lin_ftrs=lin_ftrs, ps=ps, y_range=None if t.norm else t.y_range)  # a standardised target needs no range
         if init is not None: apply_init(heads[t.name], init)
     return MultiTaskModel(body, heads)

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00a_tasks.ipynb #a0599bae
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 import numpy as np
 from fastai.data.block import CategoryBlock, RegressionBlock, TransformBlock
+from torch import Tensor
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'Task', 'metric_label', 'metric_name', 'metric_names', 'higher_is_better', 'split_metric_name',
-           'relative_change', 'delta_m']
+__all__ = ['LOWER_IS_BETTER', 'Task', 'standardised', 'metric_label', 'metric_name', 'metric_names', 'higher_is_better',
+           'split_metric_name', 'relative_change', 'delta_m']
 
 # %% ../nbs/00a_tasks.ipynb #8b716b42
 @dataclass
@@ -25,9 +26,13 @@ class Task:
     weight:float=1.0 # weight of this task's loss in the joint loss
     col:str|None=None # DataFrame column holding the target; default `name`
     y_range:tuple|None=None # output range of a regression head (sigmoid), as in fastai's `y_range`
+    norm:tuple|None=None # `(center, scale)` of a regression target: the head predicts `(y - center) / scale` and is trained on that scale
     def __post_init__(self):
         if self.kind not in ('classification', 'regression'): raise ValueError(f"Task {self.name!r}: kind must be 'classification' or 'regression', not {self.kind!r}")
         if self.kind == 'classification' and not self.classes: raise ValueError(f"Task {self.name!r}: a classification task needs its `classes`")
+        if self.norm is not None:
+            if self.is_clf: raise ValueError(f"Task {self.name!r}: `norm` is for regression targets only")
+            if len(self.norm) != 2 or not self.norm[1] > 0: raise ValueError(f"Task {self.name!r}: `norm` must be (center, scale) with scale > 0, not {self.norm!r}")
         self.col = self.col or self.name
         self.loss = self.loss or ('ce' if self.is_clf else 'l1')
         self.metric = self.metric or ('accuracy' if self.is_clf else 'mae')
@@ -35,10 +40,23 @@ class Task:
     def is_clf(self) -> bool: return self.kind == 'classification'
     @property
     def n_out(self) -> int: return len(self.classes) if self.is_clf else 1
+    def encode(self, y:Tensor) -> Tensor:
+        "A target in the units the head is trained on: `(y - center) / scale` with `norm`, else `y`"
+        return y if self.norm is None else (y - self.norm[0]) / self.norm[1]
+    def decode(self, out:Tensor) -> Tensor:
+        "The head's output in the target's units (years, say): `center + scale * out` with `norm`, else `out`"
+        return out if self.norm is None else out * self.norm[1] + self.norm[0]
     @property
     def block(self) -> TransformBlock:
         "The fastai block for this task's target"
         return CategoryBlock(vocab=self.classes) if self.is_clf else RegressionBlock()
+
+# %% ../nbs/00a_tasks.ipynb #ee2e9693
+def standardised(tasks:list[Task], # the tasks; only regression tasks change
+                 df, # the training data (a DataFrame with each task's `col`)
+                ) -> list[Task]:
+    "The tasks with `norm` = (mean, standard deviation) of `df`'s target for every regression task"
+    return [replace(t, norm=(float(df[t.col].mean()), float(df[t.col].std()))) if not t.is_clf else t for t in tasks]
 
 # %% ../nbs/00a_tasks.ipynb #fda05227
 LOWER_IS_BETTER = ('mae', 'rmse', 'mse', 'error', 'loss')  # metric names containing one of these are errors: lower is better

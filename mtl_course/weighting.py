@@ -9,11 +9,11 @@ from fastai.vision.all import *
 from .tasks import Task
 
 # %% auto #0
-__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'LossWeighting', 'register_weighting', 'FixedWeights', 'EqualWeights',
-           'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances', 'UncertaintyWeighting',
-           'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad', 'renormalise', 'last_shared_param', 'GradNorm',
-           'pcgrad_project', 'body_params', 'PCGrad', 'alternating_weights', 'AlternatingTasks', 'weighting_cbs',
-           'weighting_callback', 'weight_history', 'plot_weights']
+__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'task_grad_norms', 'LossWeighting', 'register_weighting', 'FixedWeights',
+           'EqualWeights', 'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances',
+           'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad', 'renormalise',
+           'last_shared_param', 'GradNorm', 'pcgrad_project', 'body_params', 'PCGrad', 'alternating_weights',
+           'AlternatingTasks', 'weighting_cbs', 'weighting_callback', 'weight_history', 'plot_weights']
 
 # %% ../nbs/04a_weighting.ipynb #0578aab6
 def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
@@ -38,6 +38,20 @@ def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
         else: raise ValueError(f"by must be 'std' or 'trivial', not {by!r}")
         ws.append(float(1 / s))
     return ws
+
+# %% ../nbs/04a_weighting.ipynb #2d1f2e74
+def task_grad_norms(model:nn.Module, # a `MultiTaskModel`: body `model[0]`, heads `model[1]`
+                    loss_func, # a `MultiTaskLoss` (its `task_losses` gives one loss per task)
+                    xb:Tensor, yb:tuple, # one batch: images and one target per task
+                   ) -> dict:
+    "Norm of the gradient of each task's (unweighted) loss with respect to the shared body's parameters, by task name"
+    ps = [p for p in model[0].parameters() if p.requires_grad]
+    losses = loss_func.task_losses(model(xb), *yb)
+    norms = {}
+    for t, l in zip(loss_func.tasks, losses):
+        gs = torch.autograd.grad(l, ps, retain_graph=True, allow_unused=True)
+        norms[t.name] = float(torch.sqrt(sum((g.float()**2).sum() for g in gs if g is not None)))
+    return norms
 
 # %% ../nbs/04a_weighting.ipynb #adb5d653
 class LossWeighting(Callback):

@@ -3,7 +3,8 @@
 nbdev 2.4 (and its execnb) need fastcore<2, so `nbdev_test` can only run on the dev stack. This runner needs only IPython, so the
 notebooks also run on the users' newest stack (fastcore 2): `make stack-latest` calls it there.
 
-    python tools/run_nbs.py [NOTEBOOK ...]       default: every nbs/*.ipynb; cells flagged slow, gpu or `eval: false` are skipped
+    python tools/run_nbs.py [NOTEBOOK ...] [--skip NAME ...]   default: every nbs/*.ipynb but the --skip ones;
+                                                                 cells flagged slow, gpu or `eval: false` are skipped
 
 Each notebook runs in its own process, in nbs/ (as nbdev_test does), two at a time; exit code 1 if any cell of any notebook fails.
 """
@@ -41,8 +42,11 @@ def _run(nb:Path) -> tuple:
 
 def main(argv:list) -> int:
     if argv[:1] == ['--one']: run_one(argv[1]); return 0
+    skip = argv[argv.index('--skip') + 1:] if '--skip' in argv else []
+    argv = argv[:argv.index('--skip')] if '--skip' in argv else argv
     root = Path(__file__).resolve().parent.parent/'nbs'
-    nbs = [Path(a).resolve() for a in argv] or sorted(root.glob('*.ipynb'))
+    nbs = [Path(a).resolve() for a in argv] or sorted(p for p in root.glob('*.ipynb') if p.name not in skip)
+    if skip: print(f"skipped: {' '.join(skip)}")
     failed = []
     with ThreadPoolExecutor(2) as ex:
         for name, rc, secs, err in ex.map(_run, nbs):
