@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.utkface import utkface_tasks
 from mtl_course.affinity import gain_matrix, gain_table, groupings, plot_gain_matrix
 from mtl_course.runs import affinity_runs
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,8 +49,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     import_all(imports)  # before anything is looked up by name: they may register strategies
     if threads: torch.set_num_threads(threads)
     dl_kw = dl_kwargs(workers)
-    path, source = faces(data, n_synthetic, size)
-    df = utkface_df(path)
+    path, df, source = faces(data, n_synthetic, size)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     csv = out/'runs.csv'
     if csv.exists(): csv.unlink()

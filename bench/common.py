@@ -3,8 +3,7 @@ from __future__ import annotations
 import importlib, os, platform, runpy
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.utkface import get_utkface
-from mtl_course.synthetic import synthetic_faces
+from mtl_course.cli import load_faces
 
 
 def md_table(df:pd.DataFrame) -> str:
@@ -20,12 +19,10 @@ def machine() -> str:
     return f"CPU only, {n} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def faces(data:str|None, n_synthetic:int, size:int) -> tuple[Path, str]:
-    "The images a benchmark runs on — UTKFace from `data` (a folder or archive), else `n_synthetic` synthetic faces — and a description of them"
-    if data:
-        path = get_utkface(data)
-        return path, f'UTKFace images in {path}'
-    return synthetic_faces(n=n_synthetic, size=size), f'{n_synthetic} synthetic faces'
+def faces(data:str|None, n_synthetic:int, size:int) -> tuple[Path, pd.DataFrame, str]:
+    "The images a benchmark runs on — UTKFace from `data` (a folder or archive), else `n_synthetic` synthetic faces — as `(path, df, description)`"
+    path, df, _ = load_faces(data, n_synthetic, size)  # the `mtl-course` commands' own loader
+    return path, df, (f'UTKFace images in {path}' if data else f'{n_synthetic} synthetic faces')
 
 
 def dl_kwargs(workers:int) -> dict:

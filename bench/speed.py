@@ -20,7 +20,7 @@ import gc, sys, time
 from pathlib import Path
 import pandas as pd, torch
 from fastai.vision.all import *
-from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.utkface import utkface_tasks
 from mtl_course.data import mtl_dls
 from mtl_course.model import mtl_model, resolve_arch
 from mtl_course.losses import MultiTaskLoss
@@ -150,8 +150,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     torch.backends.cudnn.benchmark = True
     a = AttrDict(arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, ceiling_steps=ceiling_steps, amp=amp, sync_check=sync_check)
     skip = set(skip.split())
-    path, _ = faces(data, n_synthetic, size)
-    df = utkface_df(path, verify=False)
+    path, df, _ = faces(data, n_synthetic, size)
     tasks = utkface_tasks()
     print(f"{machine()}\ndata: {path} ({len(df)} images); {arch} from scratch, {size} px, bs {bs}, {epochs} epochs", flush=True)
     dl_kw = dl_kwargs(workers)

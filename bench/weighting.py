@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys, time
 from pathlib import Path
 import pandas as pd, torch
-from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.utkface import utkface_tasks
 from mtl_course.weighting import STRATEGIES
 from mtl_course.stats import summarise_runs, format_summary, plot_summary
 from mtl_course.runs import weighting_runs
@@ -66,8 +66,8 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         source = f"UTKFace images in {data}" if data else f'{n_synthetic} synthetic faces'
         source += ', summarised from an existing runs.csv'
     else:
-        path, source = faces(data, n_synthetic, size)
-        df, ts = utkface_df(path), utkface_tasks(tasks)
+        path, df, source = faces(data, n_synthetic, size)
+        ts = utkface_tasks(tasks)
         n_img = len(df)
         if csv.exists() and not resume: csv.unlink()
         weighting_runs(df, path, ts, strategies.split(), seeds=seeds, singles=singles, csv=csv, arch=arch, epochs=epochs,
