@@ -9,11 +9,11 @@ from fastai.vision.all import *
 from .tasks import Task
 
 # %% auto #0
-__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'task_grad_norms', 'LossWeighting', 'register_weighting', 'FixedWeights',
-           'EqualWeights', 'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances',
+__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'body_params', 'task_grad_norms', 'LossWeighting', 'register_weighting',
+           'FixedWeights', 'EqualWeights', 'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances',
            'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad', 'renormalise',
-           'last_shared_param', 'GradNorm', 'pcgrad_project', 'body_params', 'PCGrad', 'alternating_weights',
-           'AlternatingTasks', 'weighting_cbs', 'weighting_callback', 'weight_history', 'plot_weights']
+           'last_shared_param', 'GradNorm', 'pcgrad_project', 'PCGrad', 'alternating_weights', 'AlternatingTasks',
+           'weighting_cbs', 'weighting_callback', 'weight_history', 'plot_weights']
 
 # %% ../nbs/04a_weighting.ipynb #0578aab6
 def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
@@ -40,12 +40,16 @@ def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
     return ws
 
 # %% ../nbs/04a_weighting.ipynb #2d1f2e74
+def body_params(model:nn.Module) -> list:
+    "Trainable parameters of the shared body, `model[0]`"
+    return [p for p in model[0].parameters() if p.requires_grad]
+
 def task_grad_norms(model:nn.Module, # a `MultiTaskModel`: body `model[0]`, heads `model[1]`
                     loss_func, # a `MultiTaskLoss` (its `task_losses` gives one loss per task)
                     xb:Tensor, yb:tuple, # one batch: images and one target per task
                    ) -> dict:
     "Norm of the gradient of each task's (unweighted) loss with respect to the shared body's parameters, by task name"
-    ps = [p for p in model[0].parameters() if p.requires_grad]
+    ps = body_params(model)
     losses = loss_func.task_losses(model(xb), *yb)
     norms = {}
     for t, l in zip(loss_func.tasks, losses):
@@ -277,10 +281,6 @@ def pcgrad_project(grads:Tensor, # per-task gradients, shape `(n_tasks, n_params
             d = pc[i] @ grads[j]
             if d < 0: pc[i] -= d / (grads[j] @ grads[j]).clamp_min(1e-20) * grads[j]
     return pc
-
-def body_params(model:nn.Module) -> list:
-    "Trainable parameters of the shared body, `model[0]`"
-    return [p for p in model[0].parameters() if p.requires_grad]
 
 @register_weighting('pcgrad')
 class PCGrad(LossWeighting):
