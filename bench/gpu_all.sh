@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU measurement the notebooks quote, in one run: how the real-face numbers in chapters 2-5 and 7 were made.
+# Every GPU measurement the notebooks quote, in one run: how the real-face numbers in chapters 2-5 and 7 are made on a GPU.
 #   bash bench/gpu_all.sh UTKFACE_FOLDER OUT_FOLDER
 # Needs the library importable (pip install -e . or PYTHONPATH=.) and, for meaningful numbers, a CUDA GPU.
 # Each step has a time limit so a slow step cannot starve the others; the grids append to runs.csv as runs finish,
@@ -28,8 +28,11 @@ src, dst = Path(sys.argv[1]), Path(sys.argv[2]); dst.mkdir(parents=True, exist_o
 resize_images(src, dest=dst, max_size=80, recurse=False)
 print('resized', len(list(dst.iterdir())), 'images to', dst)
 PY
+# 3a. chapter 4's recipe grid: the recommended recipe, chosen on valid and scored on the fixed test split
+step recipes ${LIMIT_RECIPES:-400} python3 bench/recipes.py --data "$O/small" --out "$O/recipes" --arch $SMALL --scratch \
+     --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "$SEEDS" ${RECIPES_ARGS:-}
 step weighting ${LIMIT_WEIGHTING:-240} python3 bench/weighting.py --data "$O/small" --out "$O/weighting" --arch $SMALL --scratch \
-     --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "$SEEDS" --strategies "${STRATEGIES:-equal scaled uncertainty dwa gradnorm pcgrad alternating}" ${WEIGHTING_ARGS:-}
+     --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "$SEEDS" --strategies "${STRATEGIES:-equal scaled uncertainty dwa gradnorm pcgrad alternating famo}" ${WEIGHTING_ARGS:-}
 step affinity ${LIMIT_AFFINITY:-120} python3 bench/affinity.py --data "$O/small" --out "$O/affinity" --arch $SMALL --scratch \
      --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "${AFFINITY_SEEDS:-$SEEDS}" ${AFFINITY_ARGS:-}
 rm -rf "$O/small"

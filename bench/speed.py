@@ -163,7 +163,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
             print(f"{name}: FAILED ({type(e).__name__}: {e})", flush=True)
             rows.append(dict(run=name, error=f"{type(e).__name__}: {e}"[:200]))
             reset_memory()
-    fast = lambda **kw: lambda: fast_dls(df, path, tasks, size=size, bs=bs, seed=seed, cache_dir=cache_dir, **kw)
+    fast = lambda **kw: lambda: fast_dls(df, path, tasks, size=size, bs=bs, aug_seed=seed, cache_dir=cache_dir, **kw)
     if 'std' not in skip:
         attempt('a_std', fit_run, lambda: mtl_dls(df, path, tasks, size=size, bs=bs, seed=seed, **dl_kw), tasks, a, amp_std, fast=False)
     if 'fast' not in skip:

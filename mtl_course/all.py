@@ -20,6 +20,7 @@ from .learner import *
 from .baselines import *
 from .weighting import *
 from .stats import *
+from .recipes import *
 from .affinity import *
 from .runs import *
 from .inference import *

@@ -13,7 +13,7 @@ __all__ = ['trivial_baselines', 'baseline_table']
 
 # %% ../nbs/02a_baselines.ipynb #323e9fbc
 def trivial_baselines(df:pd.DataFrame, # the dataset, one row per image
-                      valid_idx, # positions of the validation rows (e.g. from `stratified_splitter`)
+                      valid_idx, # positions of the validation rows (e.g. the 'valid' rows of `add_split`)
                       tasks:list[Task]|None=None, # default `utkface_tasks()`
                      ) -> pd.DataFrame:
     "Metrics of predicting the training set's majority class (classification) or mean and median (regression) on the validation rows"

@@ -19,13 +19,14 @@ from .compat import fix_distributed_broadcast
 from .utkface import get_utkface, utkface_df, utkface_tasks
 from .synthetic import synthetic_faces
 from .data import mtl_dls
-from .learner import mtl_learner, valid_metrics, fit_schedule, compare, plot_comparison, plot_true_vs_pred
+from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
+from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
 from .inference import export_learner, load_model, predict_items, predict_folder
 from .distributed import use_cpu, world_size, init_distributed, weights_digest, sync_buffers, RankReport
 
 # %% auto #0
 __all__ = ['Data', 'Out', 'Tasks', 'Arch', 'Epochs', 'Size', 'Bs', 'Lr', 'Seed', 'Scratch', 'NSynthetic', 'Verify', 'COMMANDS',
-           'load_faces', 'format_table', 'compare_cmd', 'predict_cmd', 'train_cmd', 'main']
+           'load_faces', 'compare_cmd', 'predict_cmd', 'train_cmd', 'main']
 
 # %% ../nbs/09_cli.ipynb #1ce339a8
 # The options the commands share, declared once: type and help. Each command sets its own default.
@@ -50,33 +51,32 @@ def load_faces(data:str|None=None, # folder or archive of UTKFace images; None: 
     return path, utkface_df(path, verify=verify, verbose=verbose), source
 
 # %% ../nbs/09_cli.ipynb #0799aae0
-def format_table(table:pd.DataFrame) -> str:
-    "`compare`'s table as aligned text"
-    t = table.copy()
-    for c in ('single_task', 'multi_task'): t[c] = t[c].map(lambda v: f"{v:.4g}")
-    t['change_pct'] = t['change_pct'].map(lambda v: f"{v:+.1f}%")
-    return t.rename(columns={'change_pct': 'change (+ = multi better)'}).to_string(index=False)
-
-def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:Epochs=10, size:Size=64, bs:Bs=64,
+def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:Epochs=8, size:Size=64, bs:Bs=64,
                 lr:float=1e-2, # learning rate (0: use lr_find for each model)
-                seed:Seed=42, tasks:Tasks='age gender race', scratch:Scratch=False, n_synthetic:NSynthetic=2000, verify:Verify=False):
-    "Train one single-task model per task and one multi-task model with the same budget; print and save the comparison"
+                seed:Seed=42, tasks:Tasks='age gender race',
+                recipes:str=f'equal {RECOMMENDED}', # multi-task recipes to train (names in `RECIPES`); the last one also sets how the single-task models are trained
+                scratch:Scratch=False, n_synthetic:NSynthetic=2000, verify:Verify=False):
+    "Train single-task models, the naive multi-task model and the recommended recipe with the same epochs; print and save the comparison on the test split"
     t0 = time.time()
+    names = recipes.split()
+    unknown = [n for n in names if n not in RECIPES]
+    if not names or unknown: raise ValueError(f"--recipes: unknown recipe(s) {unknown or '(none given)'}; choose from {', '.join(RECIPES)}")
     path, df, source = load_faces(data, n_synthetic, size, verify)
     print(f"data: {source}")
-    table, learn = compare(df, path, utkface_tasks(tasks), arch=arch, epochs=epochs, size=size, bs=bs, lr=lr or None, seed=seed,
-                           pretrained=False if scratch else None)
+    table, compute, learn = compare_recipes(df, path, utkface_tasks(tasks), names, epochs=epochs, seed=seed, arch=arch, size=size, bs=bs,
+                                            lr=lr or None, pretrained=False if scratch else None)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out/'comparison.csv', index=False)
-    header = f"{len(df)} images ({source}); arch={arch}, size={size}, bs={bs}, epochs={epochs}, lr={lr or 'lr_find'}, seed={seed}"
-    (out/'comparison.md').write_text(f"{header}\n\n```\n{format_table(table)}\n```\n")
-    plot_comparison(table, title=f"{arch}, {epochs} epochs, seed {seed}").savefig(out/'comparison.png', dpi=100)
+    table.to_csv(out/'comparison.csv', index=False); compute.to_csv(out/'compute.csv', index=False)
+    header = (f"{len(df)} images ({source}); scored on the {len(learn.dls.test_items)} test images; arch={arch}, size={size}, bs={bs}, "
+              f"epochs={epochs}, lr={lr or 'lr_find'}, seed={seed}")
+    (out/'comparison.md').write_text(f"{header}\n\n```\n{format_comparison(table, compute)}\n```\n")
+    plot_recipe_comparison(table, title=f"{arch}, {epochs} epochs, seed {seed}: test split").savefig(out/'comparison.png', dpi=100)
     has_age = 'age' in tasks.split()
-    if has_age: plot_true_vs_pred(learn).figure.savefig(out/'age_scatter.png', dpi=100)
-    export_learner(learn, (out/'mtl_model.pkl').absolute())  # a file that loads with any plum version, and reads any image mode
-    print(f"\n{header}\n{format_table(table)}\n")
-    print(f"saved {out}/comparison.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
-          f"in {time.time()-t0:.0f} s")
+    if has_age: plot_true_vs_pred(learn, dl=learn.dls.test_dl(learn.dls.test_items, with_labels=True)).figure.savefig(out/'age_scatter.png', dpi=100)
+    export_learner(learn, (out/'mtl_model.pkl').absolute())  # the recommended recipe's model; loads with any plum version, reads any image mode
+    print(f"\n{header}\n{format_comparison(table, compute)}\n")
+    print(f"saved {out}/comparison.csv, compute.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
+          f"(recipe {names[-1]!r}) in {time.time()-t0:.0f} s")
     return table
 
 # %% ../nbs/09_cli.ipynb #5833fa3a

@@ -96,9 +96,9 @@ def encode_targets(df:pd.DataFrame, tasks:list[Task]) -> list[Tensor]:
         else: res.append(torch.tensor(df[t.col].to_numpy(dtype=np.float32)))
     return res
 
-def mtl_split(df:pd.DataFrame, valid_pct:float=0.2, seed:int=42, stratify:tuple|None=('race', 'gender')) -> tuple[list, list]:
+def mtl_split(df:pd.DataFrame, valid_pct:float=0.15, test_pct:float=0.15, fn_col:str='fname') -> tuple[list, list]:
     "Train and valid row indices of `df`, exactly as `mtl_dls` splits it"
-    return mtl_splitter(df, valid_pct, seed, stratify)(df)
+    return mtl_splitter(valid_pct, test_pct, fn_col)(df)
 
 # %% ../nbs/07a_fast.ipynb #fd9317fc
 def affine_params(bs:int, device, generator, max_rotate:float=10., max_zoom:float=1.1, p_affine:float=0.5, do_flip:bool=True) -> Tensor:
@@ -269,9 +269,8 @@ def fast_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per tas
              tasks:list[Task]|None=None, # the targets; default `utkface_tasks()`
              size:int=64, # images are `size`×`size`
              bs:int=64, # batch size
-             valid_pct:float=0.2, # fraction of images for validation
-             seed:int=42, # seed of the split, as in `mtl_dls`
-             stratify:tuple|None=('race', 'gender'), # as in `mtl_dls`
+             valid_pct:float=0.15, # fraction of images for validation, as in `mtl_dls`
+             test_pct:float=0.15, # fraction held out for testing, as in `mtl_dls`
              aug:bool=True, # flip, small rotation/zoom and lighting on the training set
              device=None, # default: fastai's `default_device()` (the GPU if there is one)
              cache_dir:str|Path|None=None, # where `tensor_cache` keeps its .npy
@@ -290,7 +289,7 @@ def fast_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per tas
     arr, df = tensor_cache(df, path, ifnone(cache_size, size), cache_dir=cache_dir, fn_col=fn_col, verbose=verbose)
     ds = FacesTensors(place_images(arr, device, max_frac), encode_targets(df, tasks), tasks, df[fn_col].tolist())
     ds.ys = [y.to(ds.x.device) for y in ds.ys]
-    train, valid = mtl_split(df, valid_pct, seed, stratify)
+    train, valid = mtl_split(df, valid_pct, test_pct, fn_col)
     if aug_seed is None: aug_seed = random.randint(0, 2**31 - 1)
     kw = dict(size=size, device=device, aug_kwargs=aug_kwargs)
     dls = DataLoaders(DeviceDataLoader(ds, torch.tensor(list(train)), bs, shuffle=True, drop_last=True, aug=aug, seed=aug_seed, **kw),

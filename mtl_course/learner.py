@@ -8,13 +8,14 @@ import matplotlib.pyplot as plt
 from fastai.vision.all import *
 from .tasks import Task, relative_change, metric_label
 from .utkface import utkface_tasks
-from .data import mtl_dls
+from .data import mtl_dls, mtl_test_dl
 from .model import *
 from .losses import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['mtl_learner', 'valid_metrics', 'fit_schedule', 'fit_tasks', 'plot_true_vs_pred', 'compare', 'plot_comparison']
+__all__ = ['mtl_learner', 'valid_metrics', 'test_metrics', 'fit_schedule', 'fit_tasks', 'plot_true_vs_pred', 'compare',
+           'plot_comparison']
 
 # %% ../nbs/03d_learner.ipynb #6933a818
 def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
@@ -24,6 +25,7 @@ def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
                 loss_func=None, # default `MultiTaskLoss(tasks)`
                 metrics=None, # default `mtl_metrics(tasks)`
                 n_in:int=3, ps:float=0.5, lin_ftrs:list|None=None, # passed to `mtl_model`
+                branch:int=0, # task-specific copies of the body's last `branch` layers (`mtl_model`)
                 **kwargs # passed to `Learner` (e.g. `cbs`, `opt_func`, `path`, `wd`)
                ) -> Learner:
     "A fastai `Learner` for a shared-body, one-head-per-task model"
@@ -32,7 +34,7 @@ def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
         raise ValueError(f"the DataLoaders have {n_targets} target(s) but {len(tasks)} task(s) were given ({[t.name for t in tasks]})")
     arch_fn = resolve_arch(arch)
     if pretrained is None: pretrained = not (callable(arch_fn) and (arch_fn is tiny_cnn or arch_fn.__name__.startswith('xresnet')))
-    model = mtl_model(tasks, arch_fn, pretrained=pretrained, n_in=n_in, ps=ps, lin_ftrs=lin_ftrs)
+    model = mtl_model(tasks, arch_fn, pretrained=pretrained, n_in=n_in, ps=ps, lin_ftrs=lin_ftrs, branch=branch)
     meta = model_meta.get(arch_fn, {}) if callable(arch_fn) else {}
     learn = Learner(dls, model, loss_func=ifnone(loss_func, MultiTaskLoss(tasks)), metrics=ifnone(metrics, mtl_metrics(tasks)),
                     splitter=meta.get('split', default_split), **kwargs)
@@ -45,6 +47,10 @@ def valid_metrics(learn:Learner, dl=None) -> dict:
     "The learner's metrics on `dl` (default: the validation set), by metric name"
     return dict(zip([m.name for m in learn.metrics], learn.validate(dl=dl)[1:]))
 
+def test_metrics(learn:Learner, df:pd.DataFrame|None=None) -> dict:
+    "The learner's metrics on the test images `mtl_dls` held out (or on the labelled images of `df`), by metric name"
+    return valid_metrics(learn, mtl_test_dl(learn.dls, df))
+
 # %% ../nbs/03d_learner.ipynb #d4266f3c
 def fit_schedule(learn:Learner, epochs:int, lr:float):
     "Train `learn` for `epochs`: `fine_tune` when its body is frozen (pretrained, as `mtl_learner` leaves it), `fit_one_cycle` otherwise"
@@ -52,11 +58,11 @@ def fit_schedule(learn:Learner, epochs:int, lr:float):
     else: learn.fit_one_cycle(epochs, lr)
 
 def fit_tasks(df:pd.DataFrame, path:str|Path, tasks:list[Task], arch:str|Callable='tiny_cnn', epochs:int=10, size:int=64,
-              bs:int=64, lr:float|None=1e-2, seed:int=42, pretrained:bool|None=None, cbs=None, **dls_kwargs):
+              bs:int=64, lr:float|None=1e-2, seed:int=42, pretrained:bool|None=None, cbs=None, branch:int=0, **dls_kwargs):
     "Train one `mtl_learner` on `tasks` from scratch (seeded); returns the learner and its validation metrics as a dict"
     set_seed(seed, reproducible=True)
     dls = mtl_dls(df, path, tasks, size=size, bs=bs, seed=seed, **dls_kwargs)
-    learn = mtl_learner(dls, tasks, arch=arch, pretrained=pretrained, cbs=cbs)
+    learn = mtl_learner(dls, tasks, arch=arch, pretrained=pretrained, cbs=cbs, branch=branch)
     if lr is None: lr = learn.lr_find(show_plot=False).valley
     fit_schedule(learn, epochs, lr)
     return learn, valid_metrics(learn)
@@ -80,15 +86,16 @@ def plot_true_vs_pred(learn:Learner, task:str='age', dl=None, ax=None):
 # %% ../nbs/03d_learner.ipynb #60cef44e
 def compare(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None, arch:str|Callable='tiny_cnn', epochs:int=10,
             size:int=64, bs:int=64, lr:float|None=1e-2, seed:int=42, pretrained:bool|None=None, **kwargs):
-    "Train one single-task model per task and one multi-task model with the same settings; returns (table, multi-task learner)"
+    "Train one single-task model per task and one multi-task model with the same settings; returns (table of test metrics, multi-task learner)"
     tasks = ifnone(tasks, utkface_tasks())
     kw = dict(arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, pretrained=pretrained, **kwargs)
     single = {}
     for t in tasks:
         print(f"== single-task: {t.name}")
-        single.update(fit_tasks(df, path, [t], **kw)[1])
+        single.update(test_metrics(fit_tasks(df, path, [t], **kw)[0]))
     print(f"== multi-task: {', '.join(t.name for t in tasks)}")
-    learn, multi = fit_tasks(df, path, tasks, **kw)
+    learn, _ = fit_tasks(df, path, tasks, **kw)
+    multi = test_metrics(learn)
     rows = [dict(task=m.task.name, metric=metric_label(m.task.metric), single_task=single[m.name], multi_task=multi[m.name],
                  change_pct=relative_change(single[m.name], multi[m.name], m.name)) for m in learn.metrics]
     return pd.DataFrame(rows), learn

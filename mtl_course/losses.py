@@ -8,16 +8,27 @@ from fastai.vision.all import *
 from .tasks import Task
 
 # %% auto #0
-__all__ = ['task_loss', 'MultiTaskLoss']
+__all__ = ['ldl_loss', 'task_loss', 'MultiTaskLoss']
 
 # %% ../nbs/03b_losses.ipynb #6d99b057
 _LOSSES = {'ce': F.cross_entropy, 'l1': F.l1_loss, 'mse': F.mse_loss, 'huber': F.smooth_l1_loss}
 
+def ldl_loss(task:Task, pred:Tensor, targ:Tensor, reduction:str='mean') -> Tensor:
+    "Label distribution learning: KL divergence from a Gaussian of width `task.sigma` around `targ` to the head's softmax, plus the L1 error of its expected value (on the `Task.norm` scale)"
+    c, y = task.centers.to(pred.device), targ.view(-1, 1).float()
+    q = torch.softmax(-0.5 * ((c - y) / task.sigma) ** 2, dim=-1)  # the target distribution, normalised over the bins
+    logp = F.log_softmax(pred.float(), dim=-1)
+    kl = (q * (torch.log(q.clamp_min(1e-12)) - logp)).sum(-1)
+    l1 = (task.encode((logp.exp() * c).sum(-1)) - task.encode(y.view(-1))).abs()
+    loss = kl + l1
+    return loss if reduction == 'none' else loss.sum() if reduction == 'sum' else loss.mean()
+
 def task_loss(task:Task, pred:Tensor, targ:Tensor, reduction:str='mean') -> Tensor:
-    "The loss of one `task`: `task.loss` (a name in 'ce', 'l1', 'mse', 'huber', or a function) on `pred` and `targ` (standardised by `task.norm`)"
-    f = task.loss if callable(task.loss) else _LOSSES.get(task.loss)
-    if f is None: raise ValueError(f"Task {task.name!r}: unknown loss {task.loss!r}; choose from {list(_LOSSES)} or pass a function")
+    "The loss of one `task`: `task.loss` (a name in 'ce', 'l1', 'mse', 'huber', 'ldl', or a function) on `pred` and `targ` (standardised by `task.norm`)"
     pred, targ = pred.as_subclass(Tensor), targ.as_subclass(Tensor)  # fastai's tensor types (TensorImage, TensorCategory) don't mix
+    if task.loss == 'ldl': return ldl_loss(task, pred, targ, reduction)
+    f = task.loss if callable(task.loss) else _LOSSES.get(task.loss)
+    if f is None: raise ValueError(f"Task {task.name!r}: unknown loss {task.loss!r}; choose from {list(_LOSSES) + ['ldl']} or pass a function")
     if task.is_clf: return f(pred, targ.long().view(-1), reduction=reduction)
     return f(pred.view(-1).float(), task.encode(targ.view(-1).float()), reduction=reduction)  # on the head's scale (`Task.norm`)
 
@@ -48,8 +59,8 @@ class MultiTaskLoss(nn.Module):
         if isinstance(preds, Tensor): return f(self.tasks[0], preds) if len(self.tasks) == 1 else preds
         return tuple(f(t, p) for t, p in zip(self.tasks, preds))
     def activation(self, preds):
-        "Softmax for classification outputs, the value in the target's units (flattened; `Task.decode`) for regression"
-        return self._per_task(preds, lambda t, p: F.softmax(p, dim=-1) if t.is_clf else t.decode(p.view(-1)))
+        "Softmax for classification outputs, the value in the target's units (flattened; `Task.decode`: the expected value of a distribution head) for regression"
+        return self._per_task(preds, lambda t, p: F.softmax(p, dim=-1) if t.is_clf else t.decode(p if t.bins else p.view(-1)).view(-1))
     def decodes(self, preds):
         "Class index for classification outputs, the value itself (flattened) for regression"
         return self._per_task(preds, lambda t, p: p.argmax(dim=-1) if t.is_clf else p.view(-1))

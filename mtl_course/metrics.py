@@ -23,7 +23,7 @@ class TaskMetric(AccumMetric):
         self.reset()
     def accumulate(self, learn):
         pred, targ = learn.pred[self.idx].as_subclass(Tensor), learn.yb[self.idx].as_subclass(Tensor)
-        if not self.task.is_clf: pred, targ = self.task.decode(pred.view(-1).float()), targ.view(-1).float()  # in the target's units
+        if not self.task.is_clf: pred, targ = self.task.decode(pred.float() if self.task.bins else pred.view(-1).float()).view(-1), targ.view(-1).float()  # in the target's units
         detach = getattr(learn, 'to_detach', to_detach)  # a Learner's gathers across processes under DDP
         self.preds.append(detach(pred)); self.targs.append(detach(targ))
     @property

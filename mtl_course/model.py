@@ -5,6 +5,7 @@
 # %% ../nbs/03a_model.ipynb #d0ede791
 from __future__ import annotations
 from fastai.vision.all import *
+from copy import deepcopy  # after fastai's star import, which brings a `copy` of its own
 from .tasks import Task
 
 # %% auto #0
@@ -32,7 +33,7 @@ def tiny_cnn(pretrained:bool=False, widths:tuple=(16, 32, 64, 128, 128), n_in:in
     convs = [ConvLayer(ni, nf, stride=2) for ni, nf in zip((n_in, *widths[:-1]), widths)]
     return nn.Sequential(*convs, nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(widths[-1], n_out))
 
-def _tiny_split(m): return L(m[0][:3], m[0][3:], m[1:]).map(params)
+def _tiny_split(m): return L(m[0][:3], m[0][3:], m[1:]).map(params).filter(len)  # `branch` may leave `m[0][3:]` empty
 model_meta[tiny_cnn] = {'cut': -3, 'split': _tiny_split, 'stats': imagenet_stats}
 
 # %% ../nbs/03a_model.ipynb #a3643b37
@@ -84,11 +85,18 @@ def mtl_model(tasks:list[Task], # one head per task, in this order
               ps:float=0.5, # dropout of each head, as in `create_head`
               lin_ftrs:list|None=None, # hidden sizes of each head, as in `create_head`
               init=nn.init.kaiming_normal_, # initialisation of the heads
+              branch:int=0, # give each task its own copy of the body's last `branch` layers (0: share the whole body)
              ) -> MultiTaskModel:
     "A `MultiTaskModel`: the body of `arch` and a fastai `create_head` per task"
     body, nf = create_mtl_body(arch, pretrained, n_in)
+    if branch:
+        if not isinstance(body, nn.Sequential) or not 0 < branch < len(body):
+            raise ValueError(f"branch={branch}: the body of {arch!r} is {type(body).__name__} with "
+                             f"{len(body) if isinstance(body, nn.Sequential) else 'no'} layers to split; use 0 < branch < that")
+        body, late = body[:-branch], body[-branch:]
     heads = {}
     for t in tasks:
-        heads[t.name] = create_head(nf, t.n_out, lin_ftrs=lin_ftrs, ps=ps, y_range=None if t.norm else t.y_range)  # a standardised target needs no range
+        heads[t.name] = create_head(nf, t.n_out, lin_ftrs=lin_ftrs, ps=ps, y_range=None if (t.norm or t.bins) else t.y_range)  # a standardised target needs no range
         if init is not None: apply_init(heads[t.name], init)
+        if branch: heads[t.name] = nn.Sequential(deepcopy(late), heads[t.name])  # the task's own late layers, then its head
     return MultiTaskModel(body, heads)

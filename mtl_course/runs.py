@@ -10,7 +10,7 @@ import pandas as pd
 from fastcore.basics import ifnone
 from .tasks import Task, metric_names
 from .utkface import utkface_tasks
-from .learner import fit_tasks
+from .learner import fit_tasks, test_metrics
 from .weighting import STRATEGIES, weighting_cbs
 from .affinity import task_subsets, TaskAffinity
 
@@ -19,11 +19,13 @@ __all__ = ['record_run', 'weighting_runs', 'affinity_runs']
 
 # %% ../nbs/05b_runs.ipynb #655d162d
 def record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:str='', **kwargs) -> dict:
-    "Train `fit_tasks(df, path, tasks, seed=seed, cbs=cbs)` and return its row (`kwargs` that are columns in `cols` go in the row, the rest to `fit_tasks`); append it to `csv` and print it"
+    "Train `fit_tasks(df, path, tasks, seed=seed, cbs=cbs)` and return its row (test metrics, and validation ones prefixed `valid_`) (`kwargs` that are columns in `cols` go in the row, the rest to `fit_tasks`); append it to `csv` and print it"
     extra = {k: kwargs.pop(k) for k in list(kwargs) if k in cols}
     t0 = time.time()
-    _, m = fit_tasks(df, path, tasks, seed=seed, cbs=cbs, **kwargs)
-    row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **m, wall_s=round(time.time() - t0, 2))
+    learn, valid = fit_tasks(df, path, tasks, seed=seed, cbs=cbs, **kwargs)
+    wall = time.time() - t0
+    with learn.no_bar(): m = test_metrics(learn)  # tables report the test split; `valid_` columns are for choosing
+    row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **m, **{f'valid_{k}': v for k, v in valid.items()}, wall_s=round(wall, 2))
     if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
         pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
     print(f"{label}seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {v:.4g}' for k, v in m.items()) + f" ({row['wall_s']:.0f} s)")
@@ -42,7 +44,7 @@ def weighting_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     strategies = strategies.split() if isinstance(strategies, str) else list(strategies)
     for s in strategies: weighting_cbs(s, df, tasks)  # an unknown name fails now, not after the first runs
     rows = []
-    cols = ['strategy', 'seed', 'tasks'] + metric_names(tasks) + ['wall_s']
+    cols = ['strategy', 'seed', 'tasks'] + metric_names(tasks) + [f'valid_{m}' for m in metric_names(tasks)] + ['wall_s']
     for seed in seeds:
         if singles:
             for t in tasks: rows.append(record_run(df, path, [t], seed, None, cols, csv, f"{'single':>12} ", strategy='single', **fit_kwargs))
@@ -63,7 +65,7 @@ def affinity_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     tasks = ifnone(tasks, utkface_tasks())
     if strategy: weighting_cbs(strategy, df, tasks)  # an unknown name fails now, not after the single-task runs
     rows, tag = [], []
-    cols = ['seed', 'tasks', 'n_tasks'] + metric_names(tasks) + ['wall_s']
+    cols = ['seed', 'tasks', 'n_tasks'] + metric_names(tasks) + [f'valid_{m}' for m in metric_names(tasks)] + ['wall_s']
     for seed in seeds:
         for sub in task_subsets(tasks, sizes):
             cbs = weighting_cbs(strategy, df, sub) if strategy and len(sub) > 1 else []

@@ -22,9 +22,10 @@ def ci95(x) -> float:
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
 
 # %% ../nbs/04b_stats.ipynb #f4838d70
-_NOT_METRICS = ('seed', 'wall_s', 'epochs', 'n_tasks', 'n', 'delta_m', 'delta_m_ci95')
+_NOT_METRICS = ('seed', 'wall_s', 'epochs', 'images_seen', 'n_tasks', 'n', 'delta_m', 'delta_m_ci95')
 
-def _metric_cols(runs): return [c for c in runs.columns if c not in _NOT_METRICS and pd.api.types.is_numeric_dtype(runs[c])]
+def _metric_cols(runs):  # the test metrics: `valid_` columns are for choosing, not for reporting
+    return [c for c in runs.columns if c not in _NOT_METRICS and not c.startswith('valid_') and pd.api.types.is_numeric_dtype(runs[c])]
 
 def summarise_runs(runs:pd.DataFrame, # one row per run: `strategy`, `seed`, metric columns, `wall_s`
                    baseline:str='single', # the `strategy` of the single-task runs

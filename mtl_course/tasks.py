@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 import numpy as np
 from fastai.data.block import CategoryBlock, RegressionBlock, TransformBlock
+import torch
 from torch import Tensor
 
 # %% auto #0
@@ -27,24 +28,34 @@ class Task:
     col:str|None=None # DataFrame column holding the target; default `name`
     y_range:tuple|None=None # output range of a regression head (sigmoid), as in fastai's `y_range`
     norm:tuple|None=None # `(center, scale)` of a regression target: the head predicts `(y - center) / scale` and is trained on that scale
+    bins:int=0 # > 0: a regression target learnt as a distribution over `bins` values spanning `y_range` (label distribution learning)
+    sigma:float=2.0 # with `bins`: standard deviation, in the target's units, of the Gaussian label distribution around each target
     def __post_init__(self):
         if self.kind not in ('classification', 'regression'): raise ValueError(f"Task {self.name!r}: kind must be 'classification' or 'regression', not {self.kind!r}")
         if self.kind == 'classification' and not self.classes: raise ValueError(f"Task {self.name!r}: a classification task needs its `classes`")
         if self.norm is not None:
             if self.is_clf: raise ValueError(f"Task {self.name!r}: `norm` is for regression targets only")
             if len(self.norm) != 2 or not self.norm[1] > 0: raise ValueError(f"Task {self.name!r}: `norm` must be (center, scale) with scale > 0, not {self.norm!r}")
+        if self.bins:
+            if self.is_clf or self.y_range is None or self.bins < 2 or not self.sigma > 0:
+                raise ValueError(f"Task {self.name!r}: `bins` needs a regression task with a `y_range`, bins >= 2 and sigma > 0")
         self.col = self.col or self.name
-        self.loss = self.loss or ('ce' if self.is_clf else 'l1')
+        self.loss = self.loss or ('ce' if self.is_clf else 'ldl' if self.bins else 'l1')
         self.metric = self.metric or ('accuracy' if self.is_clf else 'mae')
     @property
     def is_clf(self) -> bool: return self.kind == 'classification'
     @property
-    def n_out(self) -> int: return len(self.classes) if self.is_clf else 1
+    def n_out(self) -> int: return len(self.classes) if self.is_clf else (self.bins or 1)
+    @property
+    def centers(self) -> Tensor:
+        "The values the distribution head's outputs stand for (`bins` of them, evenly spaced over `y_range`)"
+        return torch.linspace(float(self.y_range[0]), float(self.y_range[1]), self.bins)
     def encode(self, y:Tensor) -> Tensor:
         "A target in the units the head is trained on: `(y - center) / scale` with `norm`, else `y`"
         return y if self.norm is None else (y - self.norm[0]) / self.norm[1]
     def decode(self, out:Tensor) -> Tensor:
-        "The head's output in the target's units (years, say): `center + scale * out` with `norm`, else `out`"
+        "The head's output in the target's units (years, say): the expected value with `bins`, `center + scale * out` with `norm`, else `out`"
+        if self.bins: return (torch.softmax(out.float(), dim=-1) * self.centers.to(out.device)).sum(-1)
         return out if self.norm is None else out * self.norm[1] + self.norm[0]
     @property
     def block(self) -> TransformBlock:

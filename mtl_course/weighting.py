@@ -13,7 +13,8 @@ __all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'body_params', 'task_gra
            'FixedWeights', 'EqualWeights', 'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances',
            'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad', 'renormalise',
            'last_shared_param', 'GradNorm', 'pcgrad_project', 'PCGrad', 'alternating_weights', 'AlternatingTasks',
-           'weighting_cbs', 'weighting_callback', 'weight_history', 'plot_weights']
+           'famo_weights', 'famo_logit_grad', 'FAMO', 'weighting_cbs', 'weighting_callback', 'weight_history',
+           'plot_weights']
 
 # %% ../nbs/04a_weighting.ipynb #0578aab6
 def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
@@ -28,9 +29,11 @@ def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
             if by == 'std': ws.append(1.)
             elif by == 'trivial':
                 p = y.value_counts(normalize=True).values
-                ws.append(float(1 / -(p * np.log(p)).sum()))
+                h = float(-(p * np.log(p)).sum())
+                ws.append(1 / h if h > 0 else 1.)  # one class only: the trivial loss is 0, leave the weight alone
             else: raise ValueError(f"by must be 'std' or 'trivial', not {by!r}")
             continue
+        if t.norm or t.bins: ws.append(1.); continue  # trained on a standardised target already: scaling again would shrink it twice
         y = y.astype(float)
         mse = t.loss == 'mse'
         if by == 'std': s = y.var() if mse else y.std()
@@ -331,6 +334,49 @@ class AlternatingTasks(LossWeighting):
         self.learn.loss_grad = (self._w.to(losses.device) * losses).sum()
         self.learn.loss = self.learn.loss_grad.detach().clone()
     def batch_weights(self) -> Tensor: return self._w
+
+# %% ../nbs/04a_weighting.ipynb #f8f21a38
+def famo_weights(logits:Tensor, # FAMO's task logits $\xi$; the task weights are $z$ = softmax$(\xi)$
+                 losses:Tensor, # the current per-task losses (positive)
+                 eps:float=1e-8) -> Tensor:
+    r"Loss weights $w_t = n\,z_t / (L_t \sum_s z_s/L_s)$: the gradient of $\sum_t w_t L_t$ is FAMO's normalised $\sum_t z_t \nabla\log L_t$, times $n$"
+    z, L = F.softmax(logits.float(), dim=0), losses.float().clamp_min(eps)
+    return len(z) * (z / L) / (z / L).sum()
+
+def famo_logit_grad(logits:Tensor, # the task logits $\xi$
+                    before:Tensor, # per-task losses before the last step
+                    after:Tensor, # ... and after it
+                    eps:float=1e-8) -> Tensor:
+    r"FAMO's gradient for the logits, $J_z^\top\delta$ with $\delta_t = \log L_t(\text{before}) - \log L_t(\text{after})$: a task whose loss fell least gains weight"
+    delta = torch.log(before.float().clamp_min(eps)) - torch.log(after.float().clamp_min(eps))
+    z = F.softmax(logits.float(), dim=0)
+    return z * (delta - (z * delta).sum())  # the softmax Jacobian diag(z) - zzᵀ applied to δ
+
+@register_weighting('famo')
+class FAMO(LossWeighting):
+    "FAMO (Liu et al., NeurIPS 2023): weights that make every task's log-loss fall at the same rate, learnt from how the losses changed: no per-task gradients, O(1) extra cost"
+    def __init__(self, w_lr:float=0.025, # learning rate of the logits' Adam optimizer (the paper's default)
+                 gamma:float=0.01, # weight decay of the logits (the paper's default)
+                ):
+        super().__init__()
+        self.w_lr, self.gamma = w_lr, gamma
+    def setup(self):
+        self.logits = torch.zeros(self.n_tasks, requires_grad=True)
+        self._wopt, self._prev = torch.optim.Adam([self.logits], lr=self.w_lr, weight_decay=self.gamma), None
+        self._used = torch.ones(self.n_tasks)
+    def after_loss(self):
+        if not self.training or not len(self.yb): return
+        losses = self.loss_func.task_losses(self.pred, *self.yb)
+        now = losses.detach().float().cpu()
+        if self._prev is not None:  # the last step's effect, seen on this batch (the paper re-evaluates the last batch: one more forward pass)
+            self._wopt.zero_grad()
+            self.logits.grad = famo_logit_grad(self.logits.detach(), self._prev, now)
+            self._wopt.step()
+        self._prev, self._used = now, famo_weights(self.logits.detach(), now)
+        self.learn.loss_grad = (self._used.to(losses.device) * losses).sum()
+        self.learn.loss = self.learn.loss_grad.detach().clone()
+    def batch_weights(self) -> Tensor: return self._used
+    def after_fit(self): self._wopt = None
 
 # %% ../nbs/04a_weighting.ipynb #1443cd11
 STRATEGIES = tuple(WEIGHTINGS)  # the built-in strategies, in the order they were registered above

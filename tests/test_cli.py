@@ -10,8 +10,9 @@ def test_compare_to_a_pipe_prints_lines_not_bars(tmp_path, mtl_course_cmd):
     assert r.returncode == 0, r.stderr[-3000:]
     assert '\r' not in r.stdout and '\r' not in r.stderr and '█' not in r.stdout
     epochs = [l for l in r.stdout.splitlines() if re.match(r'\d+ +\d+\.\d+ ', l)]  # 'epoch train_loss ...' rows
-    assert len(epochs) == 4*2, r.stdout  # 3 single-task models + 1 multi-task model, 2 epochs each
-    assert len(r.stdout) < 4000, len(r.stdout)
+    assert len(epochs) == 5*2, r.stdout  # 3 single-task models + 2 multi-task models (equal, recommended), 2 epochs each
+    assert len(r.stdout) < 5000, len(r.stdout)
+    assert 'multi-task equal' in r.stdout and 'images_seen' in r.stdout  # three models per task, with the compute each used
     assert (tmp_path/'out'/'comparison.csv').exists()
 
 def test_option_spellings():

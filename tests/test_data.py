@@ -30,3 +30,27 @@ def test_get_utkface_counts_images(tmp_path, monkeypatch):
     monkeypatch.setattr(fastdownload.FastDownload, 'get', lambda self, url, force=False: src.parent)
     assert get_utkface(expected=1) == src
     with pytest.raises(RuntimeError, match='expected 23708 images'): get_utkface()
+
+def _split_in_fresh_process(folder, seed) -> list:
+    "The (file, split) pairs `mtl_dls` trains/validates/tests on, computed in a new Python process with `seed`"
+    import json, subprocess, sys
+    code = f'''
+import json
+from mtl_course.utkface import utkface_df
+from mtl_course.data import mtl_dls
+df = utkface_df({str(folder)!r}, verbose=False)
+dls = mtl_dls(df, {str(folder)!r}, size=16, bs=8, seed={seed}, num_workers=0)
+print(json.dumps(dict(train=sorted(dls.train_ds.items.fname), valid=sorted(dls.valid_ds.items.fname), test=sorted(dls.test_items.fname))))
+'''
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+def test_split_is_fixed_across_runs_seeds_and_processes(faces):
+    "The split depends on the file names alone: two seeds, two fresh processes and this process agree; no test image is trained or validated on"
+    from mtl_course.data import add_split
+    a, b = _split_in_fresh_process(faces, 0), _split_in_fresh_process(faces, 123)
+    assert a == b
+    here = add_split(utkface_df(faces, verbose=False))
+    assert {k: sorted(here.fname[here.split == k]) for k in ('train', 'valid', 'test')} == a
+    assert not set(a['test']) & (set(a['train']) | set(a['valid'])) and len(a['test']) > 0

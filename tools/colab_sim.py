@@ -11,7 +11,7 @@ environment's other packages (.venv, reused through a .pth file). Then it
   4. checks pip changed none of torch, torchvision, fastai, fastcore, and that the library imports and its CLI answers on that stack.
 Exits non-zero on any failure. Needs the package index (PyPI) for fastai/fastcore and the sdist's build requirements.
 """
-import json, os, re, shutil, subprocess, sys, tempfile, textwrap
+import json, os, shutil, subprocess, sys, tempfile, textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
