@@ -10,6 +10,8 @@ Writes to --out:
   recipes.png  the summary as a plot
 Reduced CPU budget on real faces (what produced nbs/results/recipes_utkface_cpu; about an hour on 2 cores):
   python bench/recipes.py --data /path/to/UTKFace --size 48 --epochs 8 --seeds "0 1 2" --out nbs/results/recipes_utkface_cpu
+Where sharing pays with less data (nbs/results/recipes_utkface_cpu_frac25):
+  python bench/recipes.py --data /path/to/UTKFace --size 48 --epochs 6 --seeds "0 1 2" --train_frac 0.25 --recipes "equal std std+age_w2 ldl" --out ...
 GPU budget:
   python bench/recipes.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 10 --seeds "0 1 2" --scratch --out nbs/results/recipes_utkface_gpu
 """
@@ -19,6 +21,7 @@ import sys, time
 from pathlib import Path
 import pandas as pd, torch
 from mtl_course.utkface import utkface_tasks
+from mtl_course.data import add_split
 from mtl_course.recipes import RECIPES, recipe_runs, summarise_recipes, choose_recipe, format_recipes
 from mtl_course.stats import plot_summary
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,6 +42,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
          lr:float=1e-2, # learning rate (fit_one_cycle)
          scratch:bool=False, # no pretrained weights (pretrained archs only)
          n_synthetic:int=2000, # number of synthetic faces when no --data is given
+         train_frac:float=1., # keep this fraction of the training images (the same ones for every seed); valid and test stay whole
          resume:bool=False, # keep the runs already in runs.csv, skip the seeds it has complete, append the rest
          threads:int=0, # torch CPU threads (0: torch's default)
          workers:int=-1, # DataLoader workers (-1: fastai's default)
@@ -52,6 +56,10 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     source = f"UTKFace images in {data}" if data else f'{n_synthetic} synthetic faces'
     if not summarise_only:
         path, df, source = faces(data, n_synthetic, size)
+        if train_frac < 1:
+            df = add_split(df)
+            df = pd.concat([df[df.split == 'train'].sample(frac=train_frac, random_state=0), df[df.split != 'train']])
+            source += f', {train_frac:.0%} of the training images'
         if csv.exists() and not resume: csv.unlink()
         done = pd.read_csv(csv).groupby('seed').recipe.apply(set).to_dict() if csv.exists() else {}
         todo = [s for s in seeds if not set(names) <= done.get(s, set())]

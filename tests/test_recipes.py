@@ -29,3 +29,12 @@ def test_recipes_bench_unknown_recipe_fails_before_training(tmp_path):
     r = _bench('--recipes', 'std nope', '--seeds', '0', '--out', str(tmp_path/'out'))
     assert r.returncode != 0 and "unknown recipe 'nope'" in r.stderr
     assert not (tmp_path/'out'/'runs.csv').exists()
+
+def test_recipes_bench_train_frac(tmp_path):
+    "--train_frac trains on a fixed part of the training images; valid and test stay whole"
+    full, half = tmp_path/'full', tmp_path/'half'
+    for out, extra in ((full, []), (half, ['--train_frac', '0.5'])):
+        r = _bench('--recipes', 'equal', '--seeds', '0', '--out', str(out), *extra)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = pd.read_csv(full/'runs.csv'), pd.read_csv(half/'runs.csv')
+    assert (b.images_seen < 0.6 * a.images_seen).all() and '50% of the training images' in (half/'summary.md').read_text()
