@@ -47,6 +47,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
          threads:int=0, # torch CPU threads (0: torch's default)
          workers:int=-1, # DataLoader workers (-1: fastai's default)
          summarise_only:bool=False, # train nothing: rebuild the summary and plot from the runs.csv in `out`
+         note:str='', # a sentence added to the budget line (e.g. where the images came from, what else ran on the machine)
         ):
     "Train every recipe and its single-task baselines over several seeds; write runs, summary (test, mean ± 95 % CI, Δm) and the recipe chosen on valid"
     t0 = time.time()
@@ -74,6 +75,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
     budget = (f"{source}; {arch}, size {size}, bs {bs}, {epochs} epochs of fit_one_cycle at lr {lr} (× compute), "
               f"seeds {sorted(runs.seed.unique().tolist())}; scored on the fixed test split, Δm vs each recipe's own single-task baselines; "
               + ("machine: as when runs.csv was written (see wall_s)" if summarise_only else f"{machine()}; total {time.time()-t0:.0f} s"))
+    if note: budget += f"; {note}"
     table = format_recipes(summary)
     (out/'summary.md').write_text(f"{budget}\n\nChosen on valid (best valid Δm at equal epochs): **{chosen}**\n\n{md_table(table)}\n")
     plot_summary(summary.rename(columns={'recipe': 'strategy'}).drop(columns=['valid_delta_m', 'valid_delta_m_ci95'], errors='ignore'),

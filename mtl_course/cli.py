@@ -51,7 +51,7 @@ def load_faces(data:str|None=None, # folder or archive of UTKFace images; None: 
     return path, utkface_df(path, verify=verify, verbose=verbose), source
 
 # %% ../nbs/09_cli.ipynb #0799aae0
-def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:Epochs=8, size:Size=64, bs:Bs=64,
+def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:Epochs=5, size:Size=64, bs:Bs=64,
                 lr:float=1e-2, # learning rate (0: use lr_find for each model)
                 seed:Seed=42, tasks:Tasks='age gender race',
                 recipes:str=f'equal {RECOMMENDED}', # multi-task recipes to train (names in `RECIPES`); the last one also sets how the single-task models are trained

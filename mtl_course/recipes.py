@@ -65,7 +65,7 @@ RECIPES = {r.name: r for r in [
     Recipe('ldl', standardise=True, bins=61),                    # age as a distribution over 0, 2, ..., 120 years
     Recipe('std@3x', standardise=True, compute=3.),              # equal compute: the steps of three single-task models
 ]}
-RECOMMENDED = 'std'  # chosen on the validation split by bench/recipes.py (nbs/results/recipes_utkface)
+RECOMMENDED = 'std+age_w2'  # the best Δm on the validation split in bench/recipes.py's grid (nbs/results/recipes_utkface_cpu)
 
 def get_recipe(recipe:str|Recipe) -> Recipe:
     "A `Recipe` as is, or the one registered in `RECIPES` under that name"
@@ -155,7 +155,8 @@ def choose_recipe(summary:pd.DataFrame, candidates:list|None=None) -> str:
 
 def format_recipes(summary:pd.DataFrame, digits:int=3) -> pd.DataFrame:
     "`summarise_recipes`' table for display: 'mean ± ci' test metrics, Δm on test and on valid, epochs and images seen per model"
-    t = format_summary(summary.rename(columns={'recipe': 'strategy'}), digits).rename(columns={'strategy': 'recipe'})
+    test_only = summary.drop(columns=['valid_delta_m', 'valid_delta_m_ci95']).rename(columns={'recipe': 'strategy'})
+    t = format_summary(test_only, digits).rename(columns={'strategy': 'recipe'})
     t.insert(1, 'baseline', summary.baseline)
     t['valid Δm %'] = [f'{a:+.1f}' + ('' if pd.isna(b) else f' ± {b:.1f}') for a, b in zip(summary.valid_delta_m.fillna(0), summary.valid_delta_m_ci95)]
     t['epochs'], t['images/model'] = summary.epochs.round(1), summary.images_seen.round().astype(int)

@@ -6,7 +6,7 @@ from mtl_course.cli import compare_cmd
 def test_compare_to_a_pipe_prints_lines_not_bars(tmp_path, mtl_course_cmd):
     "Piped (as in `make demo | tee log`), the main job prints one line per epoch: no carriage-return bar redraws"
     r = subprocess.run([*mtl_course_cmd, 'compare', '--epochs', '2', '--n-synthetic', '200', '--size', '32', '--bs', '32', '--out', str(tmp_path/'out')],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=600)
+                       capture_output=True, text=True, cwd=tmp_path, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     assert '\r' not in r.stdout and '\r' not in r.stderr and '█' not in r.stdout
     epochs = [l for l in r.stdout.splitlines() if re.match(r'\d+ +\d+\.\d+ ', l)]  # 'epoch train_loss ...' rows
