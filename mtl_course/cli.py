@@ -18,7 +18,7 @@ from .script import run_command, program
 from .compat import fix_distributed_broadcast
 from .utkface import get_utkface, utkface_df, utkface_tasks
 from .synthetic import synthetic_faces
-from .data import mtl_dls
+from .data import mtl_dls, mtl_test_dl
 from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
 from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
 from .inference import export_learner, load_model, predict_items, predict_folder
@@ -72,7 +72,7 @@ def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:
     (out/'comparison.md').write_text(f"{header}\n\n```\n{format_comparison(table, compute)}\n```\n")
     plot_recipe_comparison(table, title=f"{arch}, {epochs} epochs, seed {seed}: test split").savefig(out/'comparison.png', dpi=100)
     has_age = 'age' in tasks.split()
-    if has_age: plot_true_vs_pred(learn, dl=learn.dls.test_dl(learn.dls.test_items, with_labels=True)).figure.savefig(out/'age_scatter.png', dpi=100)
+    if has_age: plot_true_vs_pred(learn, dl=mtl_test_dl(learn.dls)).figure.savefig(out/'age_scatter.png', dpi=100)
     export_learner(learn, (out/'mtl_model.pkl').absolute())  # the recommended recipe's model; loads with any plum version, reads any image mode
     print(f"\n{header}\n{format_comparison(table, compute)}\n")
     print(f"saved {out}/comparison.csv, compute.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
