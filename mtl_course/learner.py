@@ -14,8 +14,8 @@ from .losses import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['mtl_learner', 'valid_metrics', 'test_metrics', 'fit_schedule', 'fit_tasks', 'plot_true_vs_pred', 'compare',
-           'plot_comparison']
+__all__ = ['mtl_learner', 'valid_metrics', 'test_metrics', 'scored_metrics', 'fit_schedule', 'fit_tasks', 'plot_true_vs_pred',
+           'compare', 'plot_comparison']
 
 # %% ../nbs/03d_learner.ipynb #6933a818
 def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
@@ -50,6 +50,11 @@ def valid_metrics(learn:Learner, dl=None) -> dict:
 def test_metrics(learn:Learner, df:pd.DataFrame|None=None) -> dict:
     "The learner's metrics on the test images `mtl_dls` held out (or on the labelled images of `df`), by metric name"
     return valid_metrics(learn, mtl_test_dl(learn.dls, df))
+
+def scored_metrics(learn:Learner, valid:dict) -> dict:
+    "A trained learner's row for a results table: its test metrics (what tables report), then `valid` prefixed `valid_` (what choices are made on)"
+    with learn.no_bar(): test = test_metrics(learn)
+    return {**test, **{f'valid_{k}': v for k, v in valid.items()}}
 
 # %% ../nbs/03d_learner.ipynb #d4266f3c
 def fit_schedule(learn:Learner, epochs:int, lr:float):

@@ -13,7 +13,7 @@ from fastai.vision.all import *
 from .tasks import Task, standardised, metric_label, metric_name, relative_change
 from .utkface import utkface_tasks
 from .data import add_split
-from .learner import fit_tasks, test_metrics
+from .learner import fit_tasks, scored_metrics
 from .weighting import FixedWeights, weighting_cbs
 from .stats import summarise_runs, format_summary
 
@@ -85,9 +85,8 @@ def fit_recipe(df:pd.DataFrame, path:str|Path, tasks:list[Task], recipe:str|Reci
     learn, valid = fit_tasks(df, path, ts, epochs=ep, seed=seed, cbs=r.callbacks(df, ts) if multi else None,
                              branch=r.branch if multi else 0, **kwargs)
     wall = time.time() - t0
-    with learn.no_bar(): test = test_metrics(learn)
     seen = ep * len(learn.dls.train) * learn.dls.train.bs
-    return learn, dict(**test, **{f'valid_{k}': v for k, v in valid.items()}, epochs=ep, images_seen=seen, wall_s=round(wall, 2))
+    return learn, dict(**scored_metrics(learn, valid), epochs=ep, images_seen=seen, wall_s=round(wall, 2))
 
 # %% ../nbs/04c_recipes.ipynb #0b87d5ff
 def _append(row:dict, cols:list, csv):

@@ -10,7 +10,7 @@ import pandas as pd
 from fastcore.basics import ifnone
 from .tasks import Task, metric_names
 from .utkface import utkface_tasks
-from .learner import fit_tasks, test_metrics
+from .learner import fit_tasks, scored_metrics
 from .weighting import STRATEGIES, weighting_cbs
 from .affinity import task_subsets, TaskAffinity
 
@@ -24,11 +24,10 @@ def record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:
     t0 = time.time()
     learn, valid = fit_tasks(df, path, tasks, seed=seed, cbs=cbs, **kwargs)
     wall = time.time() - t0
-    with learn.no_bar(): m = test_metrics(learn)  # tables report the test split; `valid_` columns are for choosing
-    row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **m, **{f'valid_{k}': v for k, v in valid.items()}, wall_s=round(wall, 2))
+    row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **scored_metrics(learn, valid), wall_s=round(wall, 2))
     if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
         pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
-    print(f"{label}seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {v:.4g}' for k, v in m.items()) + f" ({row['wall_s']:.0f} s)")
+    print(f"{label}seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {row[k]:.4g}' for k in valid) + f" ({row['wall_s']:.0f} s)")
     return row
 
 # %% ../nbs/05b_runs.ipynb #c1d1f2f3
