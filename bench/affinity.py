@@ -5,12 +5,15 @@ Writes, in --out:
   gain.csv       per (task, trained with): mean gain (%) vs single-task and its 95 % CI over seeds, + = the partner helps
   groupings.csv  every partition of the tasks into trained groups: networks, per-task gain, Δm ± 95 % CI
   tag.csv        TAG's lookahead affinity Z[step on, loss of] of the all-task runs, mean over seeds (with --tag_every > 0)
+  layers.csv     the tasks' gradient cosine on each layer of the shared body (`LayerAffinity`), mean over seeds, and the branch
+                 point `choose_branch` reads from it (with --tag_every > 0)
   summary.md     the tables as text, with the budget and the machine
   affinity.png   the gain matrix as a heatmap
-Synthetic faces, CPU:  python bench/affinity.py --seeds "0 1 2" --epochs 8 --threads 1 --workers 0 --out nbs/results/affinity_synthetic
-Same with chapter 4's normalised weights, reusing the single-task runs:
-  python bench/affinity.py --seeds "0 1 2" --epochs 8 --threads 1 --workers 0 --strategy scaled --singles_from nbs/results/affinity_synthetic/runs.csv --out nbs/results/affinity_synthetic_scaled
-UTKFace, GPU:          python bench/affinity.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/affinity_utkface
+UTKFace, reduced CPU budget (nbs/results/affinity_utkface_cpu; the multi-task models with chapter 4's scaled weights, reusing the
+single-task runs of bench/weighting.py's grid with the same data, budget and seeds):
+  python bench/affinity.py --data /path/to/UTKFace_64px --size 48 --epochs 6 --seeds "0 1 2" --strategy scaled --singles_from nbs/results/weighting_utkface_cpu/runs.csv --out nbs/results/affinity_utkface_cpu
+UTKFace, GPU:  python bench/affinity.py --data /path/to/UTKFace --arch resnet18 --scratch --size 64 --bs 128 --epochs 5 --lr 5e-3 --seeds "0 1 2" --strategy scaled --out nbs/results/affinity_utkface_gpu
+Synthetic faces, offline (checks that everything runs):  python bench/affinity.py --seeds "0 1 2" --epochs 6 --out mtl_out/affinity_synthetic
 A strategy of your own (registered with `@register_weighting('my_name')` in my_strategy.py):  add --imports my_strategy.py --strategy my_name
 """
 from __future__ import annotations
@@ -18,11 +21,18 @@ import sys, time
 from pathlib import Path
 import pandas as pd, torch
 from mtl_course.utkface import utkface_tasks
-from mtl_course.affinity import gain_matrix, gain_table, groupings, plot_gain_matrix
+from mtl_course.affinity import gain_matrix, gain_table, groupings, plot_gain_matrix, choose_branch
 from mtl_course.runs import affinity_runs
+from mtl_course.model import create_mtl_body
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, md_table, faces, dl_kwargs, import_all  # bench/common.py
 from mtl_course.script import call_parse  # after the star imports: the same flags under fastcore 1 and 2
+
+
+def layer_count(arch) -> int:
+    "Number of layers of `arch`'s body (what `mtl_model(branch=...)` counts from the end)"
+    body, _ = create_mtl_body(arch, pretrained=False)
+    return len(body) if isinstance(body, torch.nn.Sequential) else 1
 
 
 @call_parse
@@ -76,6 +86,12 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
         z = res.attrs['tag'].astype({'z': 'float64'}).groupby(['step on', 'loss of'], sort=False).z.mean().unstack()
         z.to_csv(out/'tag.csv')
         tag_md = f"\n\nTAG lookahead affinity Z[step on, loss of] (all-task runs, every {tag_every} batches, mean over seeds)\n\n{md_table(z.round(5).reset_index())}\n"
+        lay = res.attrs['layers'].drop(columns='seed').groupby('layer').mean()
+        lay['mean'] = lay.mean(axis=1)
+        lay.to_csv(out/'layers.csv')
+        k = choose_branch(lay.drop(columns='mean'), layer_count(arch))
+        tag_md += (f"\nGradient cosine of each task pair on each layer of the shared body (all-task runs, mean over seeds); "
+                   f"`choose_branch`: give each task its own copy of the last **{k}** layer(s) (`branch={k}`)\n\n{md_table(lay.round(3).reset_index())}\n")
     budget = (f"{len(df)} images ({source}); {arch}, size {size}, bs {bs}, {epochs} epochs of fit_one_cycle at lr {lr}, "
               f"weighting {strategy or 'tasks own weights'}, seeds {seeds}; {machine()}; total {time.time()-t0:.0f} s")
     (out/'summary.md').write_text(f"{budget}\n\ngain (%) of the row task when trained with the column task(s), + = better\n\n"

@@ -1,22 +1,16 @@
 """Helpers shared by the benchmark scripts in bench/ (not part of the library)."""
 from __future__ import annotations
-import importlib, os, platform, runpy
+import importlib, runpy
 from pathlib import Path
-import pandas as pd, torch
+import pandas as pd
 from mtl_course.cli import load_faces
+from mtl_course.script import machine  # noqa: F401  (the bench scripts import it from here)
 
 
 def md_table(df:pd.DataFrame) -> str:
     "A DataFrame as a markdown table (without the optional `tabulate` dependency)"
     rows = [list(map(str, df.columns))] + [[str(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
-
-
-def machine() -> str:
-    "A short description of the hardware the benchmark ran on"
-    if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}, {os.cpu_count()} CPUs, torch {torch.__version__}"
-    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    return f"CPU only, {n} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
 def faces(data:str|None, n_synthetic:int, size:int) -> tuple[Path, pd.DataFrame, str]:

@@ -22,18 +22,14 @@ step compare ${LIMIT_COMPARE:-200} python3 -c "import sys; from mtl_course.cli i
 # 2. chapter 7: standard pipeline vs fast path vs compute ceiling
 step speed ${LIMIT_SPEED:-200} python3 bench/speed.py --data "$D" --out "$O/speed" ${SPEED_ARGS:-}
 # 3. chapters 4 and 5, on faces pre-resized to 80 px (decoding 200 px JPEGs would dominate these small runs)
-python3 - "$D" "$O/small" <<'PY'
-import sys; from pathlib import Path; from fastai.vision.all import resize_images
-src, dst = Path(sys.argv[1]), Path(sys.argv[2]); dst.mkdir(parents=True, exist_ok=True)
-resize_images(src, dest=dst, max_size=80, recurse=False)
-print('resized', len(list(dst.iterdir())), 'images to', dst)
-PY
+python3 bench/resize.py "$D" "$O/small" --max_size 80
 # 3a. chapter 4's recipe grid: the recommended recipe, chosen on valid and scored on the fixed test split
 step recipes ${LIMIT_RECIPES:-400} python3 bench/recipes.py --data "$O/small" --out "$O/recipes" --arch $SMALL --scratch \
      --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "$SEEDS" ${RECIPES_ARGS:-}
 step weighting ${LIMIT_WEIGHTING:-240} python3 bench/weighting.py --data "$O/small" --out "$O/weighting" --arch $SMALL --scratch \
      --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "$SEEDS" --strategies "${STRATEGIES:-equal scaled uncertainty dwa gradnorm pcgrad alternating famo}" ${WEIGHTING_ARGS:-}
 step affinity ${LIMIT_AFFINITY:-120} python3 bench/affinity.py --data "$O/small" --out "$O/affinity" --arch $SMALL --scratch \
-     --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "${AFFINITY_SEEDS:-$SEEDS}" ${AFFINITY_ARGS:-}
+     --size $SMALL_SIZE --bs $BS --epochs $EPOCHS --lr 5e-3 --seeds "${AFFINITY_SEEDS:-$SEEDS}" --strategy scaled \
+     $([ -f "$O/weighting/runs.csv" ] && echo --singles_from "$O/weighting/runs.csv") ${AFFINITY_ARGS:-}
 rm -rf "$O/small"
 ls -R "$O" | head -40

@@ -9,7 +9,7 @@ Writes to --out:
   summary.md   the same as a table, with the budget, the machine and the recipe chosen on valid
   recipes.png  the summary as a plot
 Reduced CPU budget on real faces (what produced nbs/results/recipes_utkface_cpu; about an hour on 2 cores):
-  python bench/recipes.py --data /path/to/UTKFace --size 48 --epochs 8 --seeds "0 1 2" --out nbs/results/recipes_utkface_cpu
+  python bench/recipes.py --data /path/to/UTKFace --size 48 --epochs 6 --seeds "0 1 2" --out nbs/results/recipes_utkface_cpu
 Where sharing pays with less data (nbs/results/recipes_utkface_cpu_frac25):
   python bench/recipes.py --data /path/to/UTKFace --size 48 --epochs 6 --seeds "0 1 2" --train_frac 0.25 --recipes "equal std std+age_w2 ldl" --out ...
 GPU budget:
@@ -43,7 +43,7 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
          scratch:bool=False, # no pretrained weights (pretrained archs only)
          n_synthetic:int=2000, # number of synthetic faces when no --data is given
          train_frac:float=1., # keep this fraction of the training images (the same ones for every seed); valid and test stay whole
-         resume:bool=False, # keep the runs already in runs.csv, skip the seeds it has complete, append the rest
+         resume:bool=False, # keep the runs already in runs.csv and train only the models it lacks (a new recipe, seed or an interrupted run)
          threads:int=0, # torch CPU threads (0: torch's default)
          workers:int=-1, # DataLoader workers (-1: fastai's default)
          summarise_only:bool=False, # train nothing: rebuild the summary and plot from the runs.csv in `out`
@@ -62,11 +62,9 @@ def main(data:str=None, # folder or archive of UTKFace images (default: syntheti
             df = pd.concat([df[df.split == 'train'].sample(frac=train_frac, random_state=0), df[df.split != 'train']])
             source += f', {train_frac:.0%} of the training images'
         if csv.exists() and not resume: csv.unlink()
-        done = pd.read_csv(csv).groupby('seed').recipe.apply(set).to_dict() if csv.exists() else {}
-        todo = [s for s in seeds if not set(names) <= done.get(s, set())]
-        if csv.exists(): pd.read_csv(csv).query('seed not in @todo').to_csv(csv, index=False)  # drop a half-finished seed
-        recipe_runs(df, path, utkface_tasks(tasks), names, seeds=todo, epochs=epochs, csv=csv, arch=arch, size=size, bs=bs, lr=lr,
-                    pretrained=False if scratch else None, **dl_kwargs(workers))
+        done = pd.read_csv(csv) if csv.exists() else None  # every row is a finished model: train only the missing ones
+        recipe_runs(df, path, utkface_tasks(tasks), names, seeds=seeds, epochs=epochs, csv=csv, done=done, arch=arch, size=size, bs=bs,
+                    lr=lr, pretrained=False if scratch else None, **dl_kwargs(workers))
         source += f' ({len(df)} images)'
     runs = pd.read_csv(csv)
     summary = summarise_recipes(runs)

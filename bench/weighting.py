@@ -5,10 +5,12 @@ Trains the three single-task baselines and every strategy with the same budget o
   summary.csv  per strategy: mean and 95 % CI (t-distribution) of each metric, Δm (%) vs single-task, s/run
   summary.md   the same table as text, with the budget and the machine
   weighting.png
-Synthetic faces, CPU (what produced nbs/results/weighting_synthetic):
-  python bench/weighting.py --seeds "0 1 2 3 4" --epochs 8 --threads 1 --workers 0 --out nbs/results/weighting_synthetic
-UTKFace, GPU (nbs/results/weighting_utkface; a reduced grid: --strategies "equal scaled uncertainty pcgrad"):
-  python bench/weighting.py --data /path/to/UTKFace --arch resnet18 --size 64 --epochs 5 --seeds "0 1 2" --out nbs/results/weighting_utkface
+UTKFace, reduced CPU budget (what produced nbs/results/weighting_utkface_cpu; about an hour on 2 cores; faces pre-resized to 64 px):
+  python bench/weighting.py --data /path/to/UTKFace_64px --size 48 --epochs 6 --seeds "0 1 2" --out nbs/results/weighting_utkface_cpu
+UTKFace, GPU (bench/gpu_all.sh):
+  python bench/weighting.py --data /path/to/UTKFace --arch resnet18 --scratch --size 64 --bs 128 --epochs 5 --lr 5e-3 --seeds "0 1 2" --out nbs/results/weighting_utkface_gpu
+Synthetic faces, offline (checks that everything runs):
+  python bench/weighting.py --seeds "0 1 2" --epochs 6 --out mtl_out/weighting_synthetic
 Rebuild summary.csv/summary.md/weighting.png from an existing (possibly partial) runs.csv:  add --summarise_only
 A strategy of your own: a file that registers it with `@register_weighting('my_name')`, then
   python bench/weighting.py --imports my_strategy.py --strategies "scaled my_name" ...

@@ -14,7 +14,7 @@ from .stats import ci95
 
 # %% auto #0
 __all__ = ['task_subsets', 'run_task_names', 'task_metric', 'gain_table', 'gain_matrix', 'plot_gain_matrix', 'groupings',
-           'lookahead_affinity', 'TaskAffinity']
+           'lookahead_affinity', 'TaskAffinity', 'body_layers', 'layer_affinity', 'LayerAffinity', 'choose_branch']
 
 # %% ../nbs/05a_affinity.ipynb #a6e047a5
 def task_subsets(tasks:list, # the tasks (or their names)
@@ -170,3 +170,47 @@ class TaskAffinity(Callback):
         "Mean affinity over the recorded batches, as a task × task DataFrame (row: the task that steps)"
         names = [t.name for t in self.loss_func.tasks]
         return pd.DataFrame(torch.stack(self.history).mean(0).double().numpy(), index=pd.Index(names, name='step on'), columns=pd.Index(names, name='loss of'))
+
+# %% ../nbs/05a_affinity.ipynb #f1adbdd7
+def body_layers(model:nn.Module) -> dict:
+    "The shared body's layers that have parameters, by their index in the body (`model[0]`): `{index: [parameters]}`"
+    body = model[0]
+    layers = enumerate(body) if isinstance(body, nn.Sequential) else [(0, body)]
+    return {i: ps for i, l in layers if (ps := [p for p in l.parameters() if p.requires_grad])}
+
+def layer_affinity(losses:list, # one scalar loss per task, with their graph
+                   layers:dict, # `{index: [parameters]}`, e.g. from `body_layers`
+                   names:list, # the tasks' names
+                  ) -> pd.DataFrame:
+    "Cosine similarity of every pair of tasks' gradients on each layer: one row per layer, one column per pair ('age~gender')"
+    ps = [p for v in layers.values() for p in v]
+    def flat(l):  # one task's gradient, one flat vector per layer
+        gs = iter(torch.autograd.grad(l, ps, retain_graph=True, allow_unused=True))
+        return [torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for p, g in zip(v, gs)]) for v in layers.values()]
+    g = [flat(l) for l in losses]
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    cos = [[F.cosine_similarity(g[a][k], g[b][k], dim=0).item() for a, b in pairs] for k in range(len(layers))]
+    return pd.DataFrame(cos, index=pd.Index(list(layers), name='layer'), columns=[f'{names[a]}~{names[b]}' for a, b in pairs])
+
+class LayerAffinity(Callback):
+    "Record `layer_affinity` on the training loss every `every` batches; `cos` is its mean (rows: the body's layers, columns: task pairs)"
+    order = 60
+    def __init__(self, every:int=10): self.every, self.history = every, []
+    def after_loss(self):
+        if not self.training or self.train_iter % self.every: return
+        losses = self.loss_func.task_losses(self.pred, *self.yb)
+        self.history.append(layer_affinity(list(losses), body_layers(self.model), [t.name for t in self.loss_func.tasks]))
+    @property
+    def cos(self) -> pd.DataFrame: return pd.concat(self.history).groupby(level=0).mean()
+
+def choose_branch(cos:pd.DataFrame, # from `LayerAffinity.cos` (or `layer_affinity`): rows are the body's layers, in order
+                  n_layers:int, # number of layers of the body (`len(model[0])`)
+                  threshold:float=0., # a layer on which the mean pair cosine is at most this is one where the tasks disagree
+                 ) -> int:
+    "`branch` for `mtl_model`: how many of the body's last layers the tasks disagree on (mean pair cosine ≤ `threshold`), keeping the first layer shared"
+    mean = cos.mean(axis=1).sort_index()
+    first = n_layers
+    for i, c in mean[::-1].items():
+        if c > threshold: break
+        first = i
+    return min(n_layers - first, n_layers - 1 - int(mean.index.min()))

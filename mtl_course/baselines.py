@@ -7,20 +7,26 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 from .tasks import Task, split_metric_name, higher_is_better
 from .utkface import utkface_tasks
+from .data import add_split
+from fastcore.basics import ifnone
 
 # %% auto #0
 __all__ = ['trivial_baselines', 'baseline_table']
 
 # %% ../nbs/02a_baselines.ipynb #323e9fbc
 def trivial_baselines(df:pd.DataFrame, # the dataset, one row per image
-                      valid_idx, # positions of the validation rows (e.g. the 'valid' rows of `add_split`)
+                      eval_idx=None, # positions of the rows to score (default: the 'test' rows of the fixed split, `add_split`)
                       tasks:list[Task]|None=None, # default `utkface_tasks()`
+                      train_idx=None, # positions of the rows the predictors are fitted on (default: the 'train' rows, or every row not scored)
                      ) -> pd.DataFrame:
-    "Metrics of predicting the training set's majority class (classification) or mean and median (regression) on the validation rows"
+    "Metrics of predicting the training rows' majority class (classification) or mean and median (regression) on the rows `eval_idx`"
     tasks = tasks or utkface_tasks()
-    valid = np.zeros(len(df), dtype=bool); valid[np.asarray(list(valid_idx), dtype=int)] = True
-    train, val = df[~valid], df[valid]
-    rows = []
+    if eval_idx is None:
+        split = add_split(df).split.to_numpy()
+        eval_idx, train_idx = np.flatnonzero(split == 'test'), ifnone(train_idx, np.flatnonzero(split == 'train'))
+    scored = np.zeros(len(df), dtype=bool); scored[np.asarray(list(eval_idx), dtype=int)] = True
+    train = df[~scored] if train_idx is None else df.iloc[np.asarray(list(train_idx), dtype=int)]
+    val, rows = df[scored], []
     for t in tasks:
         y_tr, y_va = train[t.col], val[t.col]
         if t.is_clf:

@@ -14,12 +14,13 @@ import torch, torch.distributed as dist
 from fastcore.basics import noop
 from fastai.torch_core import set_seed, distrib_barrier
 from fastai.distributed import rank0_first  # and `Learner.distrib_ctx`
-from .script import run_command, program
+from .script import run_command, program, machine
 from .compat import fix_distributed_broadcast
 from .utkface import get_utkface, utkface_df, utkface_tasks
 from .synthetic import synthetic_faces
 from .data import mtl_dls, mtl_test_dl
 from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
+from .baselines import trivial_baselines
 from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
 from .inference import export_learner, load_model, predict_items, predict_folder
 from .distributed import use_cpu, world_size, init_distributed, weights_digest, sync_buffers, RankReport
@@ -67,15 +68,18 @@ def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:
                                             lr=lr or None, pretrained=False if scratch else None)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out/'comparison.csv', index=False); compute.to_csv(out/'compute.csv', index=False)
+    trivial = trivial_baselines(df, tasks=utkface_tasks(tasks))  # the floor: fitted on the train rows, scored on the same test rows
+    trivial.to_csv(out/'trivial.csv', index=False)
     header = (f"{len(df)} images ({source}); scored on the {len(learn.dls.test_items)} test images; arch={arch}, size={size}, bs={bs}, "
-              f"epochs={epochs}, lr={lr or 'lr_find'}, seed={seed}")
-    (out/'comparison.md').write_text(f"{header}\n\n```\n{format_comparison(table, compute)}\n```\n")
+              f"epochs={epochs}, lr={lr or 'lr_find'}, seed={seed}; {machine()}")
+    (out/'comparison.md').write_text(f"{header}\n\n```\n{format_comparison(table, compute)}\n```\n\n"
+                                     f"Trivial predictors on the same test images:\n\n```\n{trivial.round(3).to_string(index=False)}\n```\n")
     plot_recipe_comparison(table, title=f"{arch}, {epochs} epochs, seed {seed}: test split").savefig(out/'comparison.png', dpi=100)
     has_age = 'age' in tasks.split()
     if has_age: plot_true_vs_pred(learn, dl=mtl_test_dl(learn.dls)).figure.savefig(out/'age_scatter.png', dpi=100)
     export_learner(learn, (out/'mtl_model.pkl').absolute())  # the recommended recipe's model; loads with any plum version, reads any image mode
-    print(f"\n{header}\n{format_comparison(table, compute)}\n")
-    print(f"saved {out}/comparison.csv, compute.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
+    print(f"\n{header}\n{format_comparison(table, compute)}\n\ntrivial predictors (floor):\n{trivial.round(3).to_string(index=False)}\n")
+    print(f"saved {out}/comparison.csv, compute.csv, trivial.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
           f"(recipe {names[-1]!r}) in {time.time()-t0:.0f} s")
     return table
 

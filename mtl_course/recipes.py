@@ -15,7 +15,7 @@ from .utkface import utkface_tasks
 from .data import add_split
 from .learner import fit_tasks, scored_metrics
 from .weighting import FixedWeights, weighting_cbs
-from .stats import summarise_runs, format_summary
+from .stats import summarise_runs, format_summary, pm_delta, append_row
 
 # %% auto #0
 __all__ = ['RECIPES', 'RECOMMENDED', 'Recipe', 'train_rows', 'get_recipe', 'fit_recipe', 'recipe_runs', 'summarise_recipes',
@@ -89,14 +89,12 @@ def fit_recipe(df:pd.DataFrame, path:str|Path, tasks:list[Task], recipe:str|Reci
     return learn, dict(**scored_metrics(learn, valid), epochs=ep, images_seen=seen, wall_s=round(wall, 2))
 
 # %% ../nbs/04c_recipes.ipynb #0b87d5ff
-def _append(row:dict, cols:list, csv):
-    if csv is not None: pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
-
 def recipe_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
                 recipes:list=tuple(RECIPES), # recipe names or `Recipe`s
                 seeds:list=(0,), # one run of everything per seed
                 epochs:int=10, # epochs per model (times a recipe's `compute`)
                 csv:str|Path|None=None, # append each run to this CSV as soon as it finishes
+                done:pd.DataFrame|None=None, # rows trained before (e.g. an earlier `csv`): a model with the same recipe, seed and tasks is skipped
                 **kwargs # passed to `fit_tasks` (arch, size, bs, lr, ...)
                ) -> pd.DataFrame:
     "Train every recipe and the single-task baselines each needs, over `seeds`; one row per model (recipe, baseline, seed, tasks, test and valid metrics, compute)"
@@ -104,11 +102,12 @@ def recipe_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
     singles = {'single': Recipe('single'), **{r.single: r for r in rs}}  # one recipe per kind of baseline
     names = [metric_name(t) for t in tasks]
     cols = ['recipe', 'baseline', 'seed', 'tasks', *names, *[f'valid_{n}' for n in names], 'epochs', 'images_seen', 'wall_s']
-    rows = []
+    rows, skip = [], set() if done is None else set(zip(done.recipe, done.seed, done.tasks))
     def run(ts, r, label, seed):
+        if (label, seed, ' '.join(t.name for t in ts)) in skip: return
         _, row = fit_recipe(df, path, ts, r, epochs, seed, **kwargs)
         row = dict(recipe=label, baseline=r.single, seed=seed, tasks=' '.join(t.name for t in ts), **row)
-        _append(row, cols, csv); rows.append(row)
+        append_row(row, cols, csv); rows.append(row)
         print(f"{label:>16} seed {seed} [{row['tasks']}]: " + ', '.join(f'{n} {row[n]:.4g}' for n in names if n in row) + f" ({row['wall_s']:.0f} s)")
     for seed in seeds:
         for label, r in singles.items():  # a classification task is the same under every recipe: its baseline is trained once, as 'single'
@@ -157,7 +156,7 @@ def format_recipes(summary:pd.DataFrame, digits:int=3) -> pd.DataFrame:
     test_only = summary.drop(columns=['valid_delta_m', 'valid_delta_m_ci95']).rename(columns={'recipe': 'strategy'})
     t = format_summary(test_only, digits).rename(columns={'strategy': 'recipe'})
     t.insert(1, 'baseline', summary.baseline)
-    t['valid Δm %'] = [f'{a:+.1f}' + ('' if pd.isna(b) else f' ± {b:.1f}') for a, b in zip(summary.valid_delta_m.fillna(0), summary.valid_delta_m_ci95)]
+    t['valid Δm %'] = [pm_delta(a, b) for a, b in zip(summary.valid_delta_m.fillna(0), summary.valid_delta_m_ci95)]
     t['epochs'], t['images/model'] = summary.epochs.round(1), summary.images_seen.round().astype(int)
     return t
 

@@ -12,7 +12,8 @@ from .tasks import Task, metric_names
 from .utkface import utkface_tasks
 from .learner import fit_tasks, scored_metrics
 from .weighting import STRATEGIES, weighting_cbs
-from .affinity import task_subsets, TaskAffinity
+from .affinity import task_subsets, TaskAffinity, LayerAffinity
+from .stats import append_row
 
 # %% auto #0
 __all__ = ['record_run', 'weighting_runs', 'affinity_runs']
@@ -25,8 +26,7 @@ def record_run(df, path, tasks:list[Task], seed:int, cbs, cols:list, csv, label:
     learn, valid = fit_tasks(df, path, tasks, seed=seed, cbs=cbs, **kwargs)
     wall = time.time() - t0
     row = dict(**extra, seed=seed, tasks=' '.join(t.name for t in tasks), **scored_metrics(learn, valid), wall_s=round(wall, 2))
-    if csv is not None:  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
-        pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
+    append_row(row, cols, csv)  # fixed columns, so that single-task rows (one metric) and multi-task rows line up
     print(f"{label}seed {seed} [{row['tasks']}]: " + ', '.join(f'{k} {row[k]:.4g}' for k in valid) + f" ({row['wall_s']:.0f} s)")
     return row
 
@@ -57,21 +57,25 @@ def affinity_runs(df:pd.DataFrame, path:str|Path, tasks:list[Task]|None=None,
                   sizes:list|None=None, # subset sizes (default: all; singles are needed for the gains)
                   strategy:str|None=None, # chapter-4 weighting of the multi-task runs (None: the tasks' own weights)
                   csv:str|Path|None=None, # append each run to this CSV as soon as it finishes
-                  tag_every:int=0, # if > 0, record TAG's lookahead affinity (`TaskAffinity`) every `tag_every` batches of the all-task runs
+                  tag_every:int=0, # if > 0, record TAG's lookahead affinity (`TaskAffinity`) and the layer affinity (`LayerAffinity`) every `tag_every` batches of the all-task runs
                   **fit_kwargs # passed to `fit_tasks` (arch, epochs, size, bs, lr, ...)
                  ) -> pd.DataFrame:
     "Train one model per subset of `tasks` and seed with the same budget; one row per run (seed, tasks, n_tasks, metrics, wall_s)"
     tasks = ifnone(tasks, utkface_tasks())
     if strategy: weighting_cbs(strategy, df, tasks)  # an unknown name fails now, not after the single-task runs
-    rows, tag = [], []
+    rows, tag, layers = [], [], []
     cols = ['seed', 'tasks', 'n_tasks'] + metric_names(tasks) + [f'valid_{m}' for m in metric_names(tasks)] + ['wall_s']
     for seed in seeds:
         for sub in task_subsets(tasks, sizes):
             cbs = weighting_cbs(strategy, df, sub) if strategy and len(sub) > 1 else []
-            ta = TaskAffinity(tag_every) if tag_every and len(sub) == len(tasks) > 1 else None
-            if ta is not None: cbs = cbs + [ta]
+            ta, la = (TaskAffinity(tag_every), LayerAffinity(tag_every)) if tag_every and len(sub) == len(tasks) > 1 else (None, None)
+            if ta is not None: cbs = cbs + [ta, la]
             rows.append(record_run(df, path, sub, seed, cbs or None, cols, csv, n_tasks=len(sub), **fit_kwargs))
-            if ta is not None: tag.append(ta.Z.stack().rename('z').reset_index().assign(seed=seed))
+            if ta is not None:
+                tag.append(ta.Z.stack().rename('z').reset_index().assign(seed=seed))
+                layers.append(la.cos.reset_index().assign(seed=seed))
     out = pd.DataFrame(rows).reindex(columns=cols)
-    if tag: out.attrs['tag'] = pd.concat(tag, ignore_index=True)[['seed', 'step on', 'loss of', 'z']]
+    if tag:
+        out.attrs['tag'] = pd.concat(tag, ignore_index=True)[['seed', 'step on', 'loss of', 'z']]
+        out.attrs['layers'] = pd.concat(layers, ignore_index=True).pipe(lambda d: d[['seed', *d.columns.drop('seed')]])
     return out

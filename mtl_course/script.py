@@ -12,7 +12,7 @@ from fastai.basics import defaults, noop, Callback
 from fastai.callback.progress import ProgressCallback
 
 # %% auto #0
-__all__ = ['anno_parser', 'EpochLines', 'quiet_progress', 'run_command', 'call_parse', 'program']
+__all__ = ['anno_parser', 'EpochLines', 'quiet_progress', 'run_command', 'call_parse', 'program', 'machine']
 
 # %% ../nbs/09a_script.ipynb #b55e59da
 def _unwrap(anno) -> tuple:
@@ -105,3 +105,11 @@ def program(main:typing.Callable) -> typing.Callable:
     "Decorator for a module's entry point `main() -> int` (several commands): when the module is run as a program, exit with `main()`"
     if _run_as_program(inspect.currentframe().f_back): sys.exit(main())
     return main
+
+# %% ../nbs/09a_script.ipynb #780ee04c
+def machine() -> str:
+    "A short description of the hardware this process runs on, for the budget line of a results file"
+    import platform, torch
+    if torch.cuda.is_available(): return f"GPU {torch.cuda.get_device_name(0)}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return f"CPU only, {n} cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"

@@ -8,10 +8,11 @@ import math
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.basics import ifnone
+from pathlib import Path
 from .tasks import delta_m
 
 # %% auto #0
-__all__ = ['ci95', 'summarise_runs', 'format_summary', 'plot_summary']
+__all__ = ['ci95', 'append_row', 'summarise_runs', 'pm_delta', 'format_summary', 'plot_summary']
 
 # %% ../nbs/04b_stats.ipynb #c17b4468
 def ci95(x) -> float:
@@ -20,6 +21,14 @@ def ci95(x) -> float:
     x = np.asarray(pd.Series(x).dropna(), dtype=float)
     if len(x) < 2: return float('nan')
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+
+# %% ../nbs/04b_stats.ipynb #414a236b
+def append_row(row:dict, # one run: column -> value
+               cols:list, # the table's columns, in order: a key of `row` not in them is dropped, a missing one is empty
+               csv:str|Path|None, # the file to append to (written with a header when new); None: do nothing
+              ):
+    "Append one run to a CSV table with fixed columns, so that a grid interrupted at any point keeps every finished run"
+    if csv is not None: pd.DataFrame([row]).reindex(columns=cols).to_csv(csv, mode='a', header=not Path(csv).exists(), index=False)
 
 # %% ../nbs/04b_stats.ipynb #f4838d70
 _NOT_METRICS = ('seed', 'wall_s', 'epochs', 'images_seen', 'n_tasks', 'n', 'delta_m', 'delta_m_ci95')
@@ -51,13 +60,17 @@ def summarise_runs(runs:pd.DataFrame, # one row per run: `strategy`, `seed`, met
         rows.append(r)
     return pd.DataFrame(rows)
 
+def pm_delta(dm:float, ci:float) -> str:
+    "$\\Delta_m$ as a signed percentage with its 95 % half-width, '+1.2 ± 0.3' (no interval when `ci` is NaN)"
+    return f'{dm:+.1f}' + ('' if pd.isna(ci) else f' ± {ci:.1f}')
+
 def format_summary(summary:pd.DataFrame, digits:int=3) -> pd.DataFrame:
     "`summarise_runs`' table with 'mean ± ci' strings, for display"
     metrics = [c for c in summary.columns if f'{c}_ci95' in summary.columns and c != 'delta_m']
     out = summary[['strategy', 'n']].copy()
     pm = lambda m, c: '' if pd.isna(m) else (f'{m:.{digits}g}' if pd.isna(c) else f'{m:.{digits}g} ± {c:.2g}')
     for m in metrics: out[m] = [pm(a, b) for a, b in zip(summary[m], summary[f'{m}_ci95'])]
-    out['Δm %'] = [f'{a:+.1f}' + ('' if pd.isna(b) else f' ± {b:.1f}') for a, b in zip(summary.delta_m, summary.delta_m_ci95)]
+    out['Δm %'] = [pm_delta(a, b) for a, b in zip(summary.delta_m, summary.delta_m_ci95)]
     if 'wall_s' in summary: out['s/run'] = summary.wall_s.round(1)
     return out
 

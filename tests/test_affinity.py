@@ -20,6 +20,8 @@ def test_affinity_bench(tmp_path, half_age_py):
     assert sorted(gain.task) == ['age', 'gender'] and np.isfinite(gain.gain).all()
     assert pd.read_csv(a/'groupings.csv').n_networks.tolist() == [1, 2]
     assert pd.read_csv(a/'tag.csv', index_col=0).shape == (2, 2)
+    assert pd.read_csv(a/'layers.csv', index_col=0).columns.tolist() == ['age~gender', 'mean']  # one row per conv layer of tiny_cnn
+    assert len(pd.read_csv(a/'layers.csv')) == 5 and 'branch=' in (a/'summary.md').read_text()
     assert (a/'affinity.png').stat().st_size > 0 and 'groupings' in (a/'summary.md').read_text()
     b = tmp_path/'half_age'
     r = _bench('--imports', str(half_age_py), '--strategy', 'half_age', '--singles_from', str(a/'runs.csv'), '--out', str(b))

@@ -24,6 +24,10 @@ def test_recipes_bench(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     runs2 = pd.read_csv(out/'runs.csv')
     assert runs2.seed.value_counts().to_dict() == {0: 7, 1: 7} and runs2.iloc[:7].equals(runs)
+    r = _bench('--recipes', 'equal std std@3x std+age_w2', '--seeds', '0 1', '--resume', '--out', str(out))  # a new recipe: only it trains
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs3 = pd.read_csv(out/'runs.csv')
+    assert runs3.iloc[:14].equals(runs2) and runs3.iloc[14:].recipe.tolist() == ['std+age_w2'] * 2
 
 def test_recipes_bench_unknown_recipe_fails_before_training(tmp_path):
     r = _bench('--recipes', 'std nope', '--seeds', '0', '--out', str(tmp_path/'out'))
