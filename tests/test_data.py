@@ -54,3 +54,14 @@ def test_split_is_fixed_across_runs_seeds_and_processes(faces):
     here = add_split(utkface_df(faces, verbose=False))
     assert {k: sorted(here.fname[here.split == k]) for k in ('train', 'valid', 'test')} == a
     assert not set(a['test']) & (set(a['train']) | set(a['valid'])) and len(a['test']) > 0
+
+def test_synthetic_faces_built_once_by_concurrent_processes(tmp_path):
+    "Two processes asking for the same synthetic set at the same moment (notebooks tested in parallel, DDP ranks) both get the whole set"
+    import subprocess, sys
+    dest = tmp_path/'faces'
+    code = f"from mtl_course.synthetic import synthetic_faces; p = synthetic_faces(n=300, size=32, dest={str(dest)!r}); print(len(list(p.glob('*.jpg'))))"
+    ps = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in ps]
+    assert all(p.returncode == 0 for p in ps), [e[-2000:] for _, e in outs]
+    assert [o.strip().splitlines()[-1] for o, _ in outs] == ['300', '300']
+    assert sorted(q.name for q in tmp_path.iterdir()) == ['faces', 'faces.lock']  # no temporary folder left behind
