@@ -13,6 +13,7 @@ from .script import *
 from .synthetic import *
 from .utkface import *
 from .data import *
+from .course import *
 from .model import *
 from .losses import *
 from .metrics import *

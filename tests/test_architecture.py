@@ -4,7 +4,7 @@ from pathlib import Path
 
 LIB = Path(__file__).resolve().parent.parent/'mtl_course'
 # The layers, bottom first: a module may import only from modules listed before it (README, "How the library is built")
-ORDER = ['tasks', 'images', 'compat', 'script', 'utkface', 'synthetic', 'data', 'model', 'losses', 'metrics', 'learner', 'baselines',
+ORDER = ['tasks', 'images', 'compat', 'script', 'utkface', 'synthetic', 'data', 'course', 'model', 'losses', 'metrics', 'learner', 'baselines',
          'weighting', 'stats', 'recipes', 'affinity', 'runs', 'inference', 'interpret', 'checkpoint', 'fast', 'distributed', 'cli', 'all']
 MAX_LINES = 60
 
