@@ -74,15 +74,14 @@ def course_data(real:bool|None=None, # True: UTKFace (downloaded if needed); Fal
     dev = _device()
     if real:
         path = get_utkface()
-        src = {'MTL_COURSE_DATA': '$MTL_COURSE_DATA', 'cache': 'the cached download', None: 'a download'}.get(source, 'a download')
-        df = utkface_df(path, verbose=verbose)
-        max_faces = max_faces if max_faces is not None else (MAX_CPU_FACES if dev == 'cpu' else None)
-        if max_faces is not None and len(df) > max_faces:
-            df = df.sample(max_faces, random_state=0).sort_values('fname').reset_index(drop=True)
+        src = {'MTL_COURSE_DATA': '$MTL_COURSE_DATA', 'cache': 'the cached download'}.get(source, 'a download')
     else:
         path = synthetic_faces(n=n_synthetic, size=64)
         src = 'offline; set MTL_COURSE_DATA=/path/to/UTKFace, or run in Colab, for real faces'
-        df = utkface_df(path, verbose=verbose)
+    df = utkface_df(path, verbose=verbose)
+    if real and max_faces is None and dev == 'cpu': max_faces = MAX_CPU_FACES
+    if real and max_faces is not None and len(df) > max_faces:
+        df = df.sample(max_faces, random_state=0).sort_values('fname').reset_index(drop=True)
     data = CourseData(path, df, bool(real), src, dev, dict(BUDGETS['utkface' if real else 'synthetic', dev]))
     if verbose: print(data)
     return data
