@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #de35bbb4
 from __future__ import annotations
-import json, sys, time, warnings
+import csv, json, math, sys, tempfile, time, warnings
 # fastai imports a module that calls the deprecated `torch.jit.script`; the warning means nothing to a user of the command
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from pathlib import Path
@@ -18,7 +18,7 @@ from .script import run_command, program, machine
 from .compat import fix_distributed_broadcast
 from .utkface import get_utkface, utkface_df, utkface_tasks
 from .synthetic import synthetic_faces
-from .data import mtl_dls, mtl_test_dl
+from .data import mtl_dls, mtl_test_dl, add_split, check_frame
 from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
 from .baselines import trivial_baselines
 from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
@@ -27,7 +27,7 @@ from .distributed import use_cpu, world_size, init_distributed, weights_digest, 
 
 # %% auto #0
 __all__ = ['Data', 'Out', 'Tasks', 'Arch', 'Epochs', 'Size', 'Bs', 'Lr', 'Seed', 'Scratch', 'NSynthetic', 'Verify', 'COMMANDS',
-           'load_faces', 'compare_cmd', 'predict_cmd', 'train_cmd', 'main']
+           'load_faces', 'check_options', 'compare_cmd', 'csv_safe', 'predict_cmd', 'train_cmd', 'main']
 
 # %% ../nbs/09_cli.ipynb #1ce339a8
 # The options the commands share, declared once: type and help. Each command sets its own default.
@@ -51,6 +51,34 @@ def load_faces(data:str|None=None, # folder or archive of UTKFace images; None: 
     else: path = synthetic_faces(n=n_synthetic, size=size); source = f"{n_synthetic} synthetic faces (offline default; pass --data for UTKFace)"
     return path, utkface_df(path, verify=verify, verbose=verbose), source
 
+def _writable_dir(option:str, folder:Path) -> None:
+    "Create `folder` if needed and check that a file can be written in it; a `ValueError` naming the option otherwise"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder): pass
+    except OSError as e: raise ValueError(f"{option} {folder}: cannot write there ({e.strerror or e})") from e
+
+def check_options(epochs:int|None=None, size:int|None=None, bs:int|None=None, n_synthetic:int|None=None, seed:int|None=None,
+                  lr:float|None=None, lr_find_ok:bool=False, # lr: a positive number (or 0, meaning `lr_find`, when `lr_find_ok`)
+                  tasks:str|None=None, out:str|None=None, out_file:str|None=None):
+    "Check a command's options before any data is read or model trained: a `ValueError` naming the option and the problem"
+    for name, v in dict(epochs=epochs, size=size, bs=bs, n_synthetic=n_synthetic).items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f"--{name} {v}: must be a whole number of at least 1")
+    if seed is not None and not 0 <= seed < 2**32: raise ValueError(f"--seed {seed}: must be between 0 and 2**32 - 1")
+    if lr is not None and not (math.isfinite(lr) and (lr > 0 or (lr == 0 and lr_find_ok))):
+        raise ValueError(f"--lr {lr}: must be a positive number" + (" (or 0: use lr_find)" if lr_find_ok else ""))
+    if tasks is not None:
+        names = tasks.split()
+        if not names: raise ValueError("--tasks: no task given; choose from age, gender, race")
+        if dup := sorted({n for n in names if names.count(n) > 1}): raise ValueError(f"--tasks: {dup} given more than once")
+        utkface_tasks(names)  # an unknown name: a ValueError that lists the known ones
+    if out is not None:
+        if Path(out).exists() and not Path(out).is_dir(): raise ValueError(f"--out {out}: is a file; give a folder")
+        _writable_dir('--out', Path(out))
+    if out_file is not None:
+        if Path(out_file).is_dir(): raise ValueError(f"--out {out_file}: is a folder; give a CSV file name")
+        _writable_dir('--out', Path(out_file).parent)
+
 # %% ../nbs/09_cli.ipynb #0799aae0
 def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:Epochs=5, size:Size=64, bs:Bs=64,
                 lr:float=1e-2, # learning rate (0: use lr_find for each model)
@@ -59,10 +87,12 @@ def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:
                 scratch:Scratch=False, n_synthetic:NSynthetic=2000, verify:Verify=False):
     "Train single-task models, the naive multi-task model and the recommended recipe with the same epochs; print and save the comparison on the test split"
     t0 = time.time()
+    check_options(epochs=epochs, size=size, bs=bs, n_synthetic=n_synthetic, seed=seed, lr=lr, lr_find_ok=True, tasks=tasks, out=out)
     names = recipes.split()
     unknown = [n for n in names if n not in RECIPES]
     if not names or unknown: raise ValueError(f"--recipes: unknown recipe(s) {unknown or '(none given)'}; choose from {', '.join(RECIPES)}")
     path, df, source = load_faces(data, n_synthetic, size, verify)
+    check_frame(add_split(df), utkface_tasks(tasks), bs, size)  # enough training images for a batch, labels the tasks know
     print(f"data: {source}")
     table, compute, learn = compare_recipes(df, path, utkface_tasks(tasks), names, epochs=epochs, seed=seed, arch=arch, size=size, bs=bs,
                                             lr=lr or None, pretrained=False if scratch else None)
@@ -91,6 +121,13 @@ def _show_table(res:pd.DataFrame) -> str:
         elif t[c].dtype.kind == 'f': t[c] = t[c].map(lambda v: f"{v:.1f}")
     return t.to_string(index=False)
 
+def csv_safe(df:pd.DataFrame) -> pd.DataFrame:
+    "A copy of `df` for a CSV that spreadsheets open safely: text that would run as a formula (it starts with = + - @ or a tab) gets a leading `'`"
+    df = df.copy()
+    for c in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[c]): df[c] = [f"'{v}" if isinstance(v, str) and v[:1] in ('=', '+', '-', '@', '\t') else v for v in df[c]]
+    return df
+
 def predict_cmd(model:str, # exported model file, e.g. mtl_out/mtl_model.pkl from `mtl-course compare`
                 images:list[str], # image files and/or folders of images
                 out:str=None, # also write the predictions to this CSV file
@@ -98,6 +135,7 @@ def predict_cmd(model:str, # exported model file, e.g. mtl_out/mtl_model.pkl fro
                 all_probs:bool=False, # add one probability column per class
                ):
     "Predict with an exported model on images and folders; print a table and optionally save a CSV"
+    check_options(bs=bs, out_file=out)
     learn = load_model(model)
     frames, files = [], []
     for item in images:
@@ -110,7 +148,7 @@ def predict_cmd(model:str, # exported model file, e.g. mtl_out/mtl_model.pkl fro
     res = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0].iloc[:0]
     print(_show_table(res) if len(res) else "no image could be read")
     if out:
-        res.to_csv(out, index=False)
+        csv_safe(res).to_csv(out, index=False, quoting=csv.QUOTE_NONNUMERIC)  # quoted: a name with a line break stays one cell
         print(f"saved {len(res)} rows to {out}")
     return res
 
@@ -126,6 +164,8 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
              ) -> dict:
     "Train one multi-task model; under torchrun / accelerate launch with DDP through fastai's `distrib_ctx`"
     t0 = time.time()
+    check_options(epochs=epochs, size=size, bs=bs, n_synthetic=n_synthetic, seed=seed, lr=lr, tasks=tasks, out=out)
+    if workers is not None and workers < 0: raise ValueError(f"--workers {workers}: must be 0 or more")
     cpu = use_cpu(cpu or None)
     if world_size() > 1: fix_distributed_broadcast()  # fastai broadcasts on the GPU even under gloo
     rank, ws = init_distributed(cpu)
@@ -133,6 +173,7 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
     get_data = lambda: load_faces(data, n_synthetic, size, verbose=rank == 0)
     path, df, _ = rank0_first(get_data) if ws > 1 else get_data()
     tl, lr = utkface_tasks(tasks), (lr * ws if scale_lr else lr)
+    check_frame(add_split(df), tl, bs * ws, size)  # every process needs a full batch of its share of the training images
     say(f"{ws} process(es) on {'CPU' if cpu else 'GPU'}{f', backend {dist.get_backend()}' if dist.is_initialized() else ''}; "
         f"{len(df)} images; batch size {bs} per process, {bs*ws} in all; lr {lr:g}")
     set_seed(seed, reproducible=True)

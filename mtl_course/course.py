@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd, torch
 from .script import machine
-from .utkface import get_utkface, utkface_df, utkface_tasks, mtl_home
+from .utkface import get_utkface, utkface_df, utkface_tasks, utkface_cache
 from .synthetic import synthetic_faces
 
 # %% auto #0
@@ -24,7 +24,7 @@ def utkface_source() -> str|None:
     "Where real UTKFace faces come from here: 'MTL_COURSE_DATA', 'cache', 'download' (Colab), or None (use synthetic faces)"
     env = os.environ.get('MTL_COURSE_DATA', '').strip()
     if env: return None if env.lower() == 'synthetic' else 'MTL_COURSE_DATA'
-    if (mtl_home()/'data'/'UTKFace').is_dir(): return 'cache'
+    if utkface_cache().is_dir(): return 'cache'
     return 'download' if in_colab() else None
 
 # %% ../nbs/01c_course.ipynb #8962ec1b

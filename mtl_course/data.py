@@ -14,7 +14,8 @@ from .images import ImageRGBBlock
 from .utkface import utkface_tasks
 
 # %% auto #0
-__all__ = ['SPLITS', 'stratified_splitter', 'hash_split', 'add_split', 'mtl_splitter', 'MTLDataLoader', 'mtl_dls', 'mtl_test_dl']
+__all__ = ['SPLITS', 'stratified_splitter', 'hash_split', 'add_split', 'mtl_splitter', 'MTLDataLoader', 'check_frame', 'mtl_dls',
+           'mtl_test_dl']
 
 # %% ../nbs/01b_data.ipynb #2656a118
 def stratified_splitter(valid_pct:float=0.2, seed:int=42, by:tuple=('race', 'gender')) -> Callable:
@@ -92,6 +93,33 @@ class MTLDataLoader(TfmdDL):
             ctx.set_title(f"true: {' · '.join(true)}\npred: {' · '.join(pred)}", fontsize=9, color='green' if ok else 'red')
         return ctxs
 
+# %% ../nbs/01b_data.ipynb #cc97ba72
+def _positive_int(name:str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name}={v!r}: must be a whole number of at least 1")
+
+def check_frame(df:pd.DataFrame, # one row per image, with `split` (from `add_split`)
+                tasks:list[Task], # the targets
+                bs:int|None=64, # the batch size; also checks that the training rows fill at least one batch (None: don't)
+                size:int=64, # the image size
+                fn_col:str='fname', split_col:str='split'):
+    "Check a labelled DataFrame, its tasks and the batch settings before any image is read: a `ValueError` that names the column, files or option"
+    if bs is not None: _positive_int('bs', bs)
+    _positive_int('size', size)
+    names = [t.name for t in tasks]
+    if not names: raise ValueError("no tasks: give at least one")
+    if dup := sorted({n for n in names if names.count(n) > 1}): raise ValueError(f"task(s) {dup} given more than once")
+    eg = lambda rows: f"{int(rows.sum())} row(s), e.g. {df.loc[rows, fn_col].head(3).tolist()}"
+    for t in tasks:
+        col = df[t.col]
+        if t.is_clf: bad = ~col.isin(t.classes)
+        else: bad = ~np.isfinite(pd.to_numeric(col, errors='coerce').astype(float))
+        if bad.any():
+            what = f"a label not in {t.classes}" if t.is_clf else "no finite number"
+            raise ValueError(f"task {t.name!r}: column {t.col!r} has {what} in {eg(bad)}")
+    n_train = int((df[split_col] == 'train').sum())
+    if bs is not None and n_train < bs: raise ValueError(f"{n_train} training image(s), fewer than the batch size bs={bs}: fastai drops an incomplete training batch, "
+                                      f"so not one training step would be taken. Use bs <= {n_train}, or more images.")
+
 # %% ../nbs/01b_data.ipynb #01bc92fb
 def mtl_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per task (and optionally `split`)
             path:str|Path, # folder the `fname`s are relative to
@@ -111,6 +139,8 @@ def mtl_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per task
     if missing: raise KeyError(f"mtl_dls: DataFrame has no column(s) {missing}; it has {list(df.columns)}")
     if seed is not None: set_seed(seed, reproducible=True)
     df = add_split(df, valid_pct, test_pct, fn_col)
+    check_frame(df, tasks, None, size, fn_col)  # a training set smaller than one batch is `mtl_learner`'s to refuse, when it trains
+    _positive_int('bs', bs)
     batch_tfms = [*(aug_transforms(max_rotate=10., max_zoom=1.1, max_warp=0., p_affine=0.5) if aug else []), Normalize.from_stats(*imagenet_stats)]
     dblock = DataBlock(blocks=(ImageRGBBlock(), *[t.block for t in tasks]), n_inp=1,  # `load_rgb`: the decoder `predict` uses
                        get_x=ColReader(fn_col, pref=Path(path)),

@@ -8,6 +8,7 @@ import hashlib, json, linecache, math, os, random, time, warnings
 from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
+from filelock import FileLock
 import numpy as np, pandas as pd
 from fastai.vision.all import *
 from .tasks import Task
@@ -49,27 +50,29 @@ def tensor_cache(df:pd.DataFrame, # one row per image, file names in `fn_col`
     cache_dir = Path(ifnone(cache_dir, mtl_home()/'cache'))
     cache_dir.mkdir(parents=True, exist_ok=True)
     npy, meta = cache_dir/f"faces_{size}px_{key}.npy", cache_dir/f"faces_{size}px_{key}.json"
-    if not (npy.exists() and meta.exists()):
-        n_workers = ifnone(n_workers, min(32, os.cpu_count() or 1))
-        tmp = npy.with_suffix('.tmp.npy')
-        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(fnames), 3, size, size))
-        def _one(i):
-            try: arr[i] = load_square(path/fnames[i], size); return None
-            except Exception as e: return (fnames[i], f"{fnames[i]}: not a readable image ({type(e).__name__}: {e})")
-        t0 = time.perf_counter()
-        res = parallel(_one, range(len(fnames)), n_workers=n_workers, threadpool=True, progress=verbose and len(fnames) > 0)
-        skipped = [r for r in res if r is not None]
-        bad = {f for f, _ in skipped}
-        keep = np.array([f not in bad for f in fnames], dtype=bool)
-        if skipped:  # compact: keep only the readable images
-            good = np.lib.format.open_memmap(tmp.with_suffix('.good.npy'), mode='w+', dtype=np.uint8, shape=(int(keep.sum()), 3, size, size))
-            good[:] = arr[keep]; good.flush(); del good, arr
-            tmp.unlink(); tmp.with_suffix('.good.npy').rename(tmp)
-        else: arr.flush(); del arr
-        meta.write_text(json.dumps(dict(fnames=[f for f, k in zip(fnames, keep) if k], skipped=skipped, size=size, path=str(path),
-                                        decode_s=round(time.perf_counter() - t0, 2))))
-        tmp.rename(npy)
-        if verbose: print(f"tensor_cache: decoded {int(keep.sum())} images of {size}×{size} px into {npy} in {time.perf_counter()-t0:.1f} s")
+    with FileLock(f"{npy}.lock"):  # one process decodes; the others wait for it, then open its file
+        if not (npy.exists() and meta.exists()):
+            n_workers = ifnone(n_workers, min(32, os.cpu_count() or 1))
+            tmp = npy.with_suffix('.tmp.npy')
+            arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(fnames), 3, size, size))
+            def _one(i):
+                try: arr[i] = load_square(path/fnames[i], size); return None
+                except Exception as e: return (fnames[i], f"{fnames[i]}: not a readable image ({type(e).__name__}: {e})")
+            t0 = time.perf_counter()
+            res = parallel(_one, range(len(fnames)), n_workers=n_workers, threadpool=True, progress=verbose and len(fnames) > 0)
+            skipped = [r for r in res if r is not None]
+            bad = {f for f, _ in skipped}
+            keep = np.array([f not in bad for f in fnames], dtype=bool)
+            if skipped:  # compact: keep only the readable images
+                good = np.lib.format.open_memmap(tmp.with_suffix('.good.npy'), mode='w+', dtype=np.uint8, shape=(int(keep.sum()), 3, size, size))
+                good[:] = arr[keep]; good.flush(); del good, arr
+                tmp.unlink(); tmp.with_suffix('.good.npy').rename(tmp)
+            else: arr.flush(); del arr
+            meta_tmp = meta.with_suffix('.tmp.json')
+            meta_tmp.write_text(json.dumps(dict(fnames=[f for f, k in zip(fnames, keep) if k], skipped=skipped, size=size, path=str(path),
+                                                decode_s=round(time.perf_counter() - t0, 2))))
+            meta_tmp.rename(meta); tmp.rename(npy)  # the .npy appears last: a cache is complete once both files exist
+            if verbose: print(f"tensor_cache: decoded {int(keep.sum())} images of {size}×{size} px into {npy} in {time.perf_counter()-t0:.1f} s")
     info = json.loads(meta.read_text())
     skipped = [tuple(s) for s in info['skipped']]
     if verbose: report_skipped(skipped, len(fnames), 'tensor_cache')

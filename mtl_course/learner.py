@@ -14,8 +14,18 @@ from .losses import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['mtl_learner', 'valid_metrics', 'test_metrics', 'scored_metrics', 'fit_schedule', 'fit_tasks', 'plot_true_vs_pred',
-           'compare', 'plot_comparison']
+__all__ = ['TrainingBatches', 'mtl_learner', 'valid_metrics', 'test_metrics', 'scored_metrics', 'fit_schedule', 'fit_tasks',
+           'plot_true_vs_pred', 'compare', 'plot_comparison']
+
+# %% ../nbs/03d_learner.ipynb #14edad6b
+class TrainingBatches(Callback):
+    "Refuse to train when the training set yields no batch (fewer images than the batch size: fastai drops an incomplete batch), instead of a `nan` loss"
+    order = -20
+    def before_train(self):
+        if len(self.dl) == 0:
+            n, bs = len(self.dl.dataset), self.dl.bs
+            raise ValueError(f"{n} training image(s), fewer than the batch size bs={bs}: fastai drops an incomplete training batch, "
+                             f"so not one training step would be taken. Use bs <= {n}, or more images.")
 
 # %% ../nbs/03d_learner.ipynb #6933a818
 def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
@@ -36,8 +46,9 @@ def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
     if pretrained is None: pretrained = not (callable(arch_fn) and (arch_fn is tiny_cnn or arch_fn.__name__.startswith('xresnet')))
     model = mtl_model(tasks, arch_fn, pretrained=pretrained, n_in=n_in, ps=ps, lin_ftrs=lin_ftrs, branch=branch)
     meta = model_meta.get(arch_fn, {}) if callable(arch_fn) else {}
+    cbs = L(kwargs.pop('cbs', None)) + [TrainingBatches()]
     learn = Learner(dls, model, loss_func=ifnone(loss_func, MultiTaskLoss(tasks)), metrics=ifnone(metrics, mtl_metrics(tasks)),
-                    splitter=meta.get('split', default_split), **kwargs)
+                    splitter=meta.get('split', default_split), cbs=cbs, **kwargs)
     learn.tasks = tasks
     if pretrained: learn.freeze()
     return learn

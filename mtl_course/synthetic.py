@@ -5,7 +5,7 @@
 # %% ../nbs/00d_synthetic.ipynb #82c8131b
 from __future__ import annotations
 import datetime as _dt, shutil
-from contextlib import contextmanager
+from filelock import FileLock
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -343,17 +343,6 @@ def make_synthetic_faces(dest, n: int = 2000, size: int = 64, seed: int = 0) -> 
     return dest
 
 # %% ../nbs/00d_synthetic.ipynb #f60fc45c
-@contextmanager
-def _exclusive(lock:Path):
-    "Hold an exclusive lock on the file `lock` while the block runs (other processes wait); no lock where `fcntl` is missing (Windows)"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, 'a') as f:
-        try: import fcntl
-        except ImportError: yield; return
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
-
 def synthetic_faces(n:int=2000, # number of images
                     size:int=64, # image size in pixels
                     seed:int=0, # generator seed: same seed, same files
@@ -362,7 +351,7 @@ def synthetic_faces(n:int=2000, # number of images
     "Folder of `n` synthetic faces (generated once, then reused from the cache; safe when several processes ask at once)"
     dest = Path(dest) if dest is not None else mtl_home()/'synthetic'/f'faces_n{n}_s{size}_seed{seed}'
     if (dest/'.complete').exists(): return dest
-    with _exclusive(dest.with_name(dest.name + '.lock')):  # one process writes; the others wait, then reuse its files
+    with FileLock(str(dest.with_name(dest.name + '.lock'))):  # one process writes; the others wait, then reuse its files
         if (dest/'.complete').exists(): return dest
         tmp = dest.with_name(dest.name + '.tmp')
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,18 +4,20 @@
 
 # %% ../nbs/01a_utkface.ipynb #9098b6b9
 from __future__ import annotations
-import os, re, shutil, tarfile, zipfile
+import hashlib, os, re, shutil, tarfile, zipfile
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import *
 from fastdownload import FastDownload
+from fastdownload.core import urldest
+from filelock import FileLock
 from .tasks import Task
 from .images import image_problem, load_rgb, report_skipped
 
 # %% auto #0
-__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name', 'utkface_df',
-           'mtl_home', 'image_folder', 'get_utkface', 'utkface_tasks', 'label_tables', 'plot_label_distributions',
-           'show_faces']
+__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name', 'walk_files',
+           'utkface_df', 'mtl_home', 'image_folder', 'utkface_cache', 'get_utkface', 'utkface_tasks', 'label_tables',
+           'plot_label_distributions', 'show_faces']
 
 # %% ../nbs/01a_utkface.ipynb #6c893264
 GENDERS = ['male', 'female']  # UTKFace gender codes 0, 1
@@ -41,6 +43,28 @@ def parse_utkface_name(name:str|Path) -> dict:
     if race >= len(RACES): raise ValueError(f"{name}: race code {race} is not one of 0..4 ({', '.join(RACES)})")
     return dict(age=age, gender=GENDERS[gender], race=RACES[race], stamp=m['stamp'])
 
+# %% ../nbs/01a_utkface.ipynb #a54d0e9f
+def walk_files(path:str|Path, # the folder to walk
+              ) -> tuple[list[Path], list[tuple[str, str]]]:
+    "Files under `path`, sorted, and the skipped entries with their reasons (links to folders, links out of `path`, duplicates, non-regular files); hidden files and folders are left out"
+    path = Path(path); root = path.resolve()
+    files, skipped, seen = [], [], {}
+    for d, dirs, names in os.walk(path, followlinks=False):
+        d = Path(d)
+        for x in sorted(dirs):
+            if x.startswith('.'): dirs.remove(x)  # hidden folders (.git, .ipynb_checkpoints, ...) are not data
+            elif (d/x).is_symlink(): dirs.remove(x); skipped.append((r := (d/x).relative_to(path).as_posix(), f"{r}: a link to a folder: not followed"))
+        dirs.sort()
+        for n in sorted(names):
+            if n.startswith('.'): continue  # hidden files (.DS_Store, cache markers) are not data
+            f = d/n; rel = f.relative_to(path).as_posix()
+            real = f.resolve()
+            if f.is_symlink() and not real.is_relative_to(root): skipped.append((rel, f"{rel}: a link out of the folder (to {real}): not followed")); continue
+            if not real.is_file(): skipped.append((rel, f"{rel}: not a regular file (a broken link, a pipe or a device)")); continue
+            if real in seen: skipped.append((rel, f"{rel}: the same file as {seen[real]} (a link): counted once")); continue
+            seen[real] = rel; files.append(f)
+    return sorted(files), skipped
+
 # %% ../nbs/01a_utkface.ipynb #a5287361
 def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
                verify:bool=False, # also open every image and skip the unreadable ones
@@ -50,19 +74,20 @@ def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such folder")
     if not path.is_dir(): raise NotADirectoryError(f"{path}: is a file, not a folder of images (for an archive use get_utkface)")
-    files = sorted(f for f in get_files(path, recurse=True) if not any(p.startswith('.') for p in f.relative_to(path).parts[:-1]))
-    rows, skipped = [], []
+    files, skipped = walk_files(path)
+    rows, n_seen = [], len(files) + len(skipped)
     for f in files:
         try: rows.append(dict(fname=f.relative_to(path).as_posix(), **parse_utkface_name(f)))
         except ValueError as e: skipped.append((f.relative_to(path).as_posix(), str(e)))
-    if not files: raise ValueError(f"{path}: the folder has no files (nothing to label)")
+    if not n_seen: raise ValueError(f"{path}: the folder has no files (nothing to label)")
     if verify and rows:
         problems = [image_problem(path/r['fname']) for r in rows]
         skipped += [(r['fname'], f"{r['fname']}: {why}") for r, why in zip(rows, problems) if why]
         rows = [r for r, why in zip(rows, problems) if not why]
     df = pd.DataFrame(rows, columns=['fname', 'age', 'gender', 'race', 'stamp'])
     df.attrs['skipped'] = skipped
-    if verbose: report_skipped(skipped, len(files), str(path))
+    if verbose: report_skipped(skipped, n_seen, str(path))
+    if not rows: raise ValueError(f"{path}: none of its {n_seen} files is a usable UTKFace image; the first reasons: " + '; '.join(w for _, w in skipped[:3]))
     return df
 
 # %% ../nbs/01a_utkface.ipynb #76b41995
@@ -87,23 +112,42 @@ def image_folder(path:str|Path) -> Path:
                             (f", and {len(subs)} sub-folders: pass the one that holds the images" if subs else ""))
 
 # %% ../nbs/01a_utkface.ipynb #d10e1e82
-def _extract(archive:Path, dest:Path) -> Path:
-    "Extract a .zip/.tar(.gz) `archive` into `dest` once (a marker file records completion)"
-    done = dest/'.extracted'
-    if done.exists(): return dest
-    if dest.exists(): shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z: z.extractall(dest)
-        elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as t: t.extractall(dest, filter='data')
-        else: raise ValueError(f"{archive}: not a folder, zip or tar archive")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise ValueError(f"{archive}: could not extract the archive ({e})") from e
-    done.touch()
+def _archive_dest(archive:Path) -> Path:
+    "The cache folder for `archive`'s extraction: its name, and a key from its identity (resolved path, size, modification time)"
+    st = archive.stat()
+    key = hashlib.sha256(f"{archive.resolve()}\n{st.st_size}\n{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    stem = re.sub(r'[^\w-]', '_', archive.name.lstrip('.').split('.')[0]) or 'archive'
+    return mtl_home()/'extracted'/f'{stem}-{key}'
+
+def _extract(archive:Path) -> Path:
+    "Extract a .zip/.tar(.gz) `archive` once into its own cache folder; nothing else is ever touched, and a changed archive gets a new folder"
+    is_zip = zipfile.is_zipfile(archive)
+    if not (is_zip or tarfile.is_tarfile(archive)): raise ValueError(f"{archive}: not a folder, zip or tar archive")
+    dest = _archive_dest(archive)
+    with FileLock(f"{dest}.lock"):  # concurrent callers wait for one extraction, then share it
+        if (dest/'.extracted').exists(): return dest
+        if dest.exists(): raise FileExistsError(f"{dest}: exists but is not a finished extraction of {archive}; remove it and try again")
+        tmp = dest.with_name(dest.name + '.partial')
+        shutil.rmtree(tmp, ignore_errors=True)  # a previous extraction of this archive that was interrupted (only this function writes it)
+        tmp.mkdir(parents=True)
+        try:
+            if is_zip:
+                with zipfile.ZipFile(archive) as z: z.extractall(tmp)
+            else:
+                with tarfile.open(archive) as t: t.extractall(tmp, filter='data')
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ValueError(f"{archive}: could not extract the archive ({e})") from e
+        (tmp/'.extracted').touch()
+        tmp.rename(dest)
     return dest
+
+# %% ../nbs/01a_utkface.ipynb #c99c2150
+def _downloads() -> FastDownload: return FastDownload(base=mtl_home(), archive='archive', data='data')
+
+def utkface_cache(url:str=UTKFACE_URL) -> Path:
+    "The folder `get_utkface` extracts its download of `url` to (fastdownload's layout under `mtl_home()`); it exists once downloaded"
+    return mtl_home()/'data'/remove_suffix(urldest(url, Path()).stem, '.tar')
 
 # %% ../nbs/01a_utkface.ipynb #ab3ae6f6
 def get_utkface(path:str|Path|None=None, # folder or archive of UTKFace images; default `$MTL_COURSE_DATA`, else download
@@ -117,10 +161,9 @@ def get_utkface(path:str|Path|None=None, # folder or archive of UTKFace images; 
     if path is not None:
         path = Path(path).expanduser()
         if not path.exists(): raise FileNotFoundError(f"{path}: no such file or folder (from {src})")
-        if path.is_file(): path = _extract(path, mtl_home()/'data'/path.name.split('.')[0])
+        if path.is_file(): path = _extract(path)
         return image_folder(path)
-    d = FastDownload(base=mtl_home(), archive='archive', data='data')
-    try: dest = d.get(url, force=force)
+    try: dest = _downloads().get(url, force=force)
     except Exception as e:
         raise RuntimeError(f"Could not download UTKFace from {url} ({type(e).__name__}: {e}).\n"
                            "If you are offline, get the aligned & cropped UTKFace images another way and pass their folder "

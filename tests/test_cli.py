@@ -20,3 +20,18 @@ def test_option_spellings():
     p = anno_parser(compare_cmd)
     a, b = p.parse_args(['--n_synthetic', '7', '--scratch']), p.parse_args(['--n-synthetic', '7', '--scratch'])
     assert vars(a) == vars(b) and a.n_synthetic == 7 and a.scratch is True
+
+def test_bad_options_fail_at_once_naming_the_option(tmp_path, mtl_course_cmd):
+    "A bad value is one line on stderr and exit status 1 before any data is read or model trained — never a run that exits 0 on nonsense"
+    ro = tmp_path/'read_only'; ro.mkdir(); ro.chmod(0o500)
+    cases = [(['compare', '--lr', 'nan'], '--lr nan'), (['compare', '--lr', '-0.01'], '--lr -0.01'), (['compare', '--epochs', '-1'], '--epochs -1'),
+             (['train', '--bs', '0'], '--bs 0'), (['train', '--tasks', 'gender gender'], 'given more than once'),
+             (['train', '--n_synthetic', '40', '--size', '32', '--epochs', '1', '--out', str(tmp_path/'o')], 'fewer than the batch size bs=64'),
+             (['predict', str(tmp_path/'none.pkl'), str(tmp_path), '--bs', '-1'], '--bs -1')]
+    import os
+    if os.geteuid() != 0: cases.append((['compare', '--out', str(ro/'out')], 'cannot write there'))
+    for args, msg in cases:
+        r = subprocess.run([*mtl_course_cmd, *args], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+        assert r.returncode == 1 and msg in r.stderr, (args, r.returncode, r.stderr[-1500:])
+        assert 'Traceback' not in r.stderr and 'epoch' not in r.stdout, (args, r.stdout[-500:], r.stderr[-1500:])
+    ro.chmod(0o700)

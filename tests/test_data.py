@@ -65,3 +65,20 @@ def test_synthetic_faces_built_once_by_concurrent_processes(tmp_path):
     assert all(p.returncode == 0 for p in ps), [e[-2000:] for _, e in outs]
     assert [o.strip().splitlines()[-1] for o, _ in outs] == ['300', '300']
     assert sorted(q.name for q in tmp_path.iterdir()) == ['faces', 'faces.lock']  # no temporary folder left behind
+
+def test_tensor_cache_built_once_by_concurrent_processes(faces, tmp_path):
+    "Two processes decoding the same tensor cache at once (DDP ranks, parallel notebooks): one decodes, the other waits and opens its file"
+    import subprocess, sys
+    cache = tmp_path/'cache'
+    code = f'''
+from mtl_course.utkface import utkface_df
+from mtl_course.fast import tensor_cache
+df = utkface_df({str(faces)!r}, verbose=False)
+arr, kept = tensor_cache(df, {str(faces)!r}, 32, cache_dir={str(cache)!r}, verbose=False)
+print(arr.shape[0], int(arr.sum()))'''
+    ps = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in ps]
+    assert all(p.returncode == 0 for p in ps), [e[-2000:] for _, e in outs]
+    a, b = [o.strip().splitlines()[-1] for o, _ in outs]
+    assert a == b and a.startswith('300 ')
+    assert sorted(p.suffix for p in cache.iterdir()) == ['.json', '.lock', '.npy']  # no temporary file left behind
