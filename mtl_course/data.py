@@ -14,8 +14,8 @@ from .images import ImageRGBBlock
 from .utkface import utkface_tasks
 
 # %% auto #0
-__all__ = ['SPLITS', 'stratified_splitter', 'hash_split', 'add_split', 'mtl_splitter', 'MTLDataLoader', 'check_frame', 'mtl_dls',
-           'mtl_test_dl']
+__all__ = ['SPLITS', 'stratified_splitter', 'hash_split', 'add_split', 'mtl_splitter', 'MTLDataLoader', 'check_batches',
+           'check_frame', 'mtl_dls', 'mtl_test_dl']
 
 # %% ../nbs/01b_data.ipynb #2656a118
 def stratified_splitter(valid_pct:float=0.2, seed:int=42, by:tuple=('race', 'gender')) -> Callable:
@@ -97,6 +97,11 @@ class MTLDataLoader(TfmdDL):
 def _positive_int(name:str, v) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name}={v!r}: must be a whole number of at least 1")
 
+def check_batches(n_train:int, bs:int) -> None:
+    "A `ValueError` when `n_train` training images do not fill one batch of `bs`: fastai drops an incomplete training batch, so no step would be taken"
+    if n_train < bs: raise ValueError(f"{n_train} training image(s), fewer than the batch size bs={bs}: fastai drops an incomplete training batch, "
+                                      f"so not one training step would be taken. Use bs <= {n_train}, or more images.")
+
 def check_frame(df:pd.DataFrame, # one row per image, with `split` (from `add_split`)
                 tasks:list[Task], # the targets
                 bs:int|None=64, # the batch size; also checks that the training rows fill at least one batch (None: don't)
@@ -116,9 +121,7 @@ def check_frame(df:pd.DataFrame, # one row per image, with `split` (from `add_sp
         if bad.any():
             what = f"a label not in {t.classes}" if t.is_clf else "no finite number"
             raise ValueError(f"task {t.name!r}: column {t.col!r} has {what} in {eg(bad)}")
-    n_train = int((df[split_col] == 'train').sum())
-    if bs is not None and n_train < bs: raise ValueError(f"{n_train} training image(s), fewer than the batch size bs={bs}: fastai drops an incomplete training batch, "
-                                      f"so not one training step would be taken. Use bs <= {n_train}, or more images.")
+    if bs is not None: check_batches(int((df[split_col] == 'train').sum()), bs)
 
 # %% ../nbs/01b_data.ipynb #01bc92fb
 def mtl_dls(df:pd.DataFrame, # one row per image: `fname` plus a column per task (and optionally `split`)

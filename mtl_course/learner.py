@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 from fastai.vision.all import *
 from .tasks import Task, relative_change, metric_label
 from .utkface import utkface_tasks
-from .data import mtl_dls, mtl_test_dl
+from .data import mtl_dls, mtl_test_dl, check_batches
 from .model import *
 from .losses import *
 from .metrics import *
@@ -22,10 +22,7 @@ class TrainingBatches(Callback):
     "Refuse to train when the training set yields no batch (fewer images than the batch size: fastai drops an incomplete batch), instead of a `nan` loss"
     order = -20
     def before_train(self):
-        if len(self.dl) == 0:
-            n, bs = len(self.dl.dataset), self.dl.bs
-            raise ValueError(f"{n} training image(s), fewer than the batch size bs={bs}: fastai drops an incomplete training batch, "
-                             f"so not one training step would be taken. Use bs <= {n}, or more images.")
+        if len(self.dl) == 0: check_batches(len(self.dl.dataset), self.dl.bs)
 
 # %% ../nbs/03d_learner.ipynb #6933a818
 def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
