@@ -27,6 +27,7 @@ from .runs import *
 from .inference import *
 from .interpret import *
 from .checkpoint import *
+from .share import *
 from .fast import *
 from .distributed import *
 from .cli import *

@@ -5,6 +5,7 @@
 # %% ../nbs/09_cli.ipynb #de35bbb4
 from __future__ import annotations
 import csv, json, math, sys, tempfile, time, warnings
+from contextlib import contextmanager
 # fastai imports a module that calls the deprecated `torch.jit.script`; the warning means nothing to a user of the command
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from pathlib import Path
@@ -18,16 +19,18 @@ from .script import run_command, program, machine
 from .compat import fix_distributed_broadcast
 from .utkface import get_utkface, utkface_df, utkface_tasks
 from .synthetic import synthetic_faces
+from .images import ImageError
 from .data import mtl_dls, mtl_test_dl, add_split, check_frame
 from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
 from .baselines import trivial_baselines
 from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
 from .inference import export_learner, load_model, predict_items, predict_folder
+from .share import demo_app
 from .distributed import use_cpu, world_size, init_distributed, weights_digest, sync_buffers, RankReport
 
 # %% auto #0
 __all__ = ['Data', 'Out', 'Tasks', 'Arch', 'Epochs', 'Size', 'Bs', 'Lr', 'Seed', 'Scratch', 'NSynthetic', 'Verify', 'COMMANDS',
-           'load_faces', 'check_options', 'compare_cmd', 'csv_safe', 'predict_cmd', 'train_cmd', 'main']
+           'load_faces', 'check_options', 'compare_cmd', 'csv_safe', 'predict_cmd', 'train_cmd', 'demo_cmd', 'main']
 
 # %% ../nbs/09_cli.ipynb #1ce339a8
 # The options the commands share, declared once: type and help. Each command sets its own default.
@@ -50,6 +53,12 @@ def load_faces(data:str|None=None, # folder or archive of UTKFace images; None: 
     if data: path = get_utkface(data); source = f"UTKFace images in {path}"
     else: path = synthetic_faces(n=n_synthetic, size=size); source = f"{n_synthetic} synthetic faces (offline default; pass --data for UTKFace)"
     return path, utkface_df(path, verify=verify, verbose=verbose), source
+
+@contextmanager
+def _hint_verify():
+    "An unreadable image met while training stops the run with its name; say how to find such images before training instead"
+    try: yield
+    except ImageError as e: raise ImageError(f"{e} (met while training: run with --verify to check every image first and skip the unreadable ones)") from None
 
 def _writable_dir(option:str, folder:Path) -> None:
     "Create `folder` if needed and check that a file can be written in it; a `ValueError` naming the option otherwise"
@@ -94,8 +103,9 @@ def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:
     path, df, source = load_faces(data, n_synthetic, size, verify)
     check_frame(add_split(df), utkface_tasks(tasks), bs, size)  # enough training images for a batch, labels the tasks know
     print(f"data: {source}")
-    table, compute, learn = compare_recipes(df, path, utkface_tasks(tasks), names, epochs=epochs, seed=seed, arch=arch, size=size, bs=bs,
-                                            lr=lr or None, pretrained=False if scratch else None)
+    with _hint_verify():
+        table, compute, learn = compare_recipes(df, path, utkface_tasks(tasks), names, epochs=epochs, seed=seed, arch=arch, size=size, bs=bs,
+                                                lr=lr or None, pretrained=False if scratch else None)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out/'comparison.csv', index=False); compute.to_csv(out/'compute.csv', index=False)
     trivial = trivial_baselines(df, tasks=utkface_tasks(tasks))  # the floor: fitted on the train rows, scored on the same test rows
@@ -108,9 +118,10 @@ def compare_cmd(data:Data=None, out:Out='mtl_out', arch:Arch='tiny_cnn', epochs:
     has_age = 'age' in tasks.split()
     if has_age: plot_true_vs_pred(learn, dl=mtl_test_dl(learn.dls)).figure.savefig(out/'age_scatter.png', dpi=100)
     export_learner(learn, (out/'mtl_model.pkl').absolute())  # the recommended recipe's model; loads with any plum version, reads any image mode
+    export_learner(learn, (out/'mtl_model').absolute(), safe=True)  # the same model without pickle: safetensors + config.json
     print(f"\n{header}\n{format_comparison(table, compute)}\n\ntrivial predictors (floor):\n{trivial.round(3).to_string(index=False)}\n")
-    print(f"saved {out}/comparison.csv, compute.csv, trivial.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''} and mtl_model.pkl "
-          f"(recipe {names[-1]!r}) in {time.time()-t0:.0f} s")
+    print(f"saved {out}/comparison.csv, compute.csv, trivial.csv, comparison.md, comparison.png{', age_scatter.png' if has_age else ''}, "
+          f"mtl_model.pkl and mtl_model/ (pickle-free) (recipe {names[-1]!r}) in {time.time()-t0:.0f} s")
     return table
 
 # %% ../nbs/09_cli.ipynb #5833fa3a
@@ -128,7 +139,7 @@ def csv_safe(df:pd.DataFrame) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(df[c]): df[c] = [f"'{v}" if isinstance(v, str) and v[:1] in ('=', '+', '-', '@', '\t') else v for v in df[c]]
     return df
 
-def predict_cmd(model:str, # exported model file, e.g. mtl_out/mtl_model.pkl from `mtl-course compare`
+def predict_cmd(model:str, # exported model: a safe folder (mtl_out/mtl_model) or a pickle (mtl_out/mtl_model.pkl) from `mtl-course compare`
                 images:list[str], # image files and/or folders of images
                 out:str=None, # also write the predictions to this CSV file
                 bs:Bs=64,
@@ -157,7 +168,7 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
               bs:int=64, # batch size *per process*; the effective batch size is bs × world size
               lr:Lr=1e-2,
               scale_lr:bool=False, # multiply lr by the world size (linear scaling rule)
-              seed:Seed=42, scratch:Scratch=False, n_synthetic:NSynthetic=2000,
+              seed:Seed=42, scratch:Scratch=False, n_synthetic:NSynthetic=2000, verify:Verify=False,
               workers:int=None, # DataLoader worker processes per rank (default: fastai's)
               cpu:bool=False, # use CPU processes (gloo) even if there are GPUs
               dump_ranks:bool=False, # every rank writes rank{r}.json with a digest of its final weights
@@ -170,7 +181,7 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
     if world_size() > 1: fix_distributed_broadcast()  # fastai broadcasts on the GPU even under gloo
     rank, ws = init_distributed(cpu)
     say = print if rank == 0 else noop
-    get_data = lambda: load_faces(data, n_synthetic, size, verbose=rank == 0)
+    get_data = lambda: load_faces(data, n_synthetic, size, verify=verify, verbose=rank == 0)
     path, df, _ = rank0_first(get_data) if ws > 1 else get_data()
     tl, lr = utkface_tasks(tasks), (lr * ws if scale_lr else lr)
     check_frame(add_split(df), tl, bs * ws, size)  # every process needs a full batch of its share of the training images
@@ -182,10 +193,11 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
     dls = mtl_dls(df, path, tl, size=size, bs=bs, seed=seed, **kw)
     make_learner = lambda: mtl_learner(dls, tl, arch=arch, pretrained=False if scratch else None, cbs=RankReport())
     learn = rank0_first(make_learner) if ws > 1 else make_learner()  # pretrained weights are downloaded once
-    if ws > 1:
-        with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): fit_schedule(learn, epochs, lr)
-        sync_buffers(learn.model)
-    else: fit_schedule(learn, epochs, lr)
+    with _hint_verify():
+        if ws > 1:
+            with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu): fit_schedule(learn, epochs, lr)
+            sync_buffers(learn.model)
+        else: fit_schedule(learn, epochs, lr)
     report = learn.rank_report.report()
     learn.remove_cb(RankReport)  # keep `export` free of classes of this script
     with learn.no_bar(): metrics = valid_metrics(learn)  # on every rank: each needs the same numbers to return
@@ -197,20 +209,37 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
         (out/'metrics.json').write_text(json.dumps(dict(metrics=metrics, world_size=ws, effective_bs=bs*ws, settings=settings,
                                                         digest=info['digest'], seconds=round(time.time()-t0, 1)), indent=1))
         export_learner(learn, (out/'mtl_model.pkl').absolute())  # as `mtl-course compare` saves its model
-        say(f"{metrics}\nsaved {out}/metrics.json and mtl_model.pkl in {time.time()-t0:.0f} s")
+        export_learner(learn, (out/'mtl_model').absolute(), safe=True)
+        say(f"{metrics}\nsaved {out}/metrics.json, mtl_model.pkl and mtl_model/ (pickle-free) in {time.time()-t0:.0f} s")
     distrib_barrier()
     if ws > 1 and dist.is_initialized(): dist.destroy_process_group()
     return info
 
+# %% ../nbs/09_cli.ipynb #32d3dc3b
+def demo_cmd(model:str, # exported model: a safe folder (mtl_out/mtl_model) or a .pkl file
+             port:int=7860, # port to serve on
+             host:str='127.0.0.1', # address to listen on (0.0.0.0: reachable from other machines)
+             share:bool=False, # also ask Gradio for a temporary public link
+             example:str=None, # an image shown, and predicted, when the page opens
+            ):
+    "Serve a web page (Gradio) that predicts age, gender and race from an uploaded or camera photo"
+    if not 0 < port < 65536: raise ValueError(f"--port {port}: must be between 1 and 65535")
+    if example is not None and not Path(example).is_file(): raise FileNotFoundError(f"--example {example}: no such file")
+    try: import gradio  # noqa: F401  (an optional extra)
+    except ImportError: raise ValueError("the demo needs Gradio: pip install 'mtl_course[demo]'") from None
+    app = demo_app(model, example=example)
+    print(f"serving {model} on http://{host}:{port} (Ctrl+C to stop)")
+    app.launch(server_name=host, server_port=port, share=share)
+
 # %% ../nbs/09_cli.ipynb #928a6037
-COMMANDS = {'compare': compare_cmd, 'train': train_cmd, 'predict': predict_cmd}
+COMMANDS = {'compare': compare_cmd, 'train': train_cmd, 'predict': predict_cmd, 'demo': demo_cmd}
 
 @program
 def main(argv:list|None=None) -> int:
     "Entry point of the `mtl-course` command (and of `python -m mtl_course.cli`)"
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in COMMANDS:
-        print("usage: mtl-course {compare,train,predict} [options]   (mtl-course COMMAND --help for the options)")
+        print("usage: mtl-course {compare,train,predict,demo} [options]   (mtl-course COMMAND --help for the options)")
         for name, f in COMMANDS.items(): print(f"  {name:8} {f.__doc__}")
         return 0 if argv and argv[0] in ('-h', '--help') else 2
     return run_command(COMMANDS[argv[0]], argv[1:], prog=f'mtl-course {argv[0]}')

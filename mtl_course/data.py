@@ -116,10 +116,13 @@ def check_frame(df:pd.DataFrame, # one row per image, with `split` (from `add_sp
     eg = lambda rows: f"{int(rows.sum())} row(s), e.g. {df.loc[rows, fn_col].head(3).tolist()}"
     for t in tasks:
         col = df[t.col]
+        if not t.is_clf and (not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            raise ValueError(f"task {t.name!r}: column {t.col!r} holds {col.dtype} values (e.g. {col.iloc[0]!r}), not numbers: "
+                             f"convert it first, e.g. df[{t.col!r}] = pd.to_numeric(df[{t.col!r}])")
         if t.is_clf: bad = ~col.isin(t.classes)
-        else: bad = ~np.isfinite(pd.to_numeric(col, errors='coerce').astype(float))
+        else: bad = ~np.isfinite(col.astype(float))
         if bad.any():
-            what = f"a label not in {t.classes}" if t.is_clf else "no finite number"
+            what = f"label(s) {sorted(set(col[bad].astype(str)))[:5]} not in {t.classes}" if t.is_clf else "no finite number"
             raise ValueError(f"task {t.name!r}: column {t.col!r} has {what} in {eg(bad)}")
     if bs is not None: check_batches(int((df[split_col] == 'train').sum()), bs)
 

@@ -217,6 +217,12 @@ class DeviceDataLoader:
         order = self._order()
         for i in range(len(self)): yield self._batch(order[i*self.bs:(i+1)*self.bs])
     def one_batch(self) -> tuple: return next(iter(self))
+    def images_dl(self, imgs:list, # anything `load_square` takes: files, PIL images, arrays
+                  bs:int|None=None) -> 'DeviceDataLoader':
+        "A loader over `imgs`, cropped and resized as the cache was and served as validation batches (zero targets): how `predict` feeds a model trained on `fast_dls`"
+        x = torch.from_numpy(np.stack([load_square(o, self.ds.x.shape[-1]) for o in imgs])).to(self.ds.x.device)
+        ds = FacesTensors(x, [torch.zeros(len(x), dtype=y.dtype, device=x.device) for y in self.ds.ys], self.ds.tasks)
+        return self.new(ds=ds, idxs=torch.arange(len(x)), bs=ifnone(bs, self.bs), shuffle=False, drop_last=False, aug=False)
     def new(self, ds=None, **kwargs) -> 'DeviceDataLoader':
         "A copy with some attributes changed (fastai's `get_preds` calls `new(shuffle=False, drop_last=False)` and `new(get_idxs=...)`)"
         kw = dict(ds=ifnone(ds, self.ds), idxs=self.idxs if ds is None else self.idxs[self.idxs < len(ds)].to(ds.x.device), bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last, size=self.size,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from fastai.vision.core import PILImage
 from fastai.data.block import TransformBlock
@@ -17,8 +18,18 @@ __all__ = ['MAX_SIDE', 'decode_image', 'image_problem', 'ImageError', 'load_rgb'
            'report_skipped']
 
 # %% ../nbs/00b_images.ipynb #b6a27b23
+_JPEG_DAMAGE = ('Corrupt JPEG data', 'Premature end', 'Inconsistent progression', 'Invalid SOS')  # libjpeg's warnings about damaged data
+
+def _check_jpeg(fn:Path) -> None:
+    "Raise `ValueError` if libjpeg warns that the JPEG `fn`'s compressed data is damaged: PIL ignores those warnings and decodes wrong pixels"
+    try: simplejpeg.decode_jpeg(fn.read_bytes(), colorspace='GRAY', min_factor=8, min_height=8, min_width=8, strict=True)
+    except ValueError as e:
+        if str(e).startswith(_JPEG_DAMAGE): raise ValueError(f"corrupt JPEG data ({e})") from None
+        # other messages (an unusual JPEG feature simplejpeg does not handle, a harmless warning): PIL's decoding stands
+
 def decode_image(fn:Path, max_side:int=64) -> Image.Image:
     "Open and fully decode the image file `fn` (a JPEG at a reduced scale, down to `max_side`); raises `ValueError` saying what is wrong with it"
+    if not fn.is_file(): raise ValueError("not a regular file (a pipe, socket or device: reading it could wait forever)")
     if fn.stat().st_size == 0: raise ValueError("empty file (0 bytes)")
     strict, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False  # a half image is a problem, not a grey half
     try:
@@ -31,6 +42,7 @@ def decode_image(fn:Path, max_side:int=64) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
         raise ValueError(f"truncated or corrupt image ({type(e).__name__}: {e})") from None
     finally: ImageFile.LOAD_TRUNCATED_IMAGES = strict
+    if img.format == 'JPEG': _check_jpeg(fn)
     return img
 
 def image_problem(fn:str|Path) -> str|None:
@@ -43,6 +55,10 @@ def image_problem(fn:str|Path) -> str|None:
 # %% ../nbs/00b_images.ipynb #729bcb02
 class ImageError(ValueError):
     "An input that cannot be used as an image; the message names the file (or item) and the problem"
+    def __init__(self, msg:str=''):
+        if isinstance(msg, str) and msg.startswith('Caught ImageError') and '\nOriginal Traceback' in msg:
+            msg = msg.rstrip().splitlines()[-1].split('ImageError: ', 1)[-1]  # raised again by a DataLoader worker: the message, not the worker's traceback
+        super().__init__(msg)
 
 MAX_SIDE = 1024  # larger images are shrunk when loaded: the model sees 64-224 px
 
@@ -55,7 +71,7 @@ def _item_name(item) -> str:
 
 # %% ../nbs/00b_images.ipynb #1452f4ea
 def _array_to_pil(a:np.ndarray, name:str) -> Image.Image:
-    "An HxW, HxWx1, HxWx2, HxWx3 or HxWx4 array as an 8-bit PIL image: uint16 (and ints > 255) are 16-bit, floats must be in 0..1"
+    "An HxW, HxWx1, HxWx2, HxWx3 or HxWx4 array as an 8-bit PIL image: ints in 0..255 as they are, uint16 beyond that as 16-bit, floats in 0..1"
     if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)):
         hint = " (channels first? pass a.transpose(1, 2, 0))" if a.ndim == 3 and a.shape[0] in (1, 3, 4) else ""
@@ -65,7 +81,11 @@ def _array_to_pil(a:np.ndarray, name:str) -> Image.Image:
     elif np.issubdtype(a.dtype, np.integer):
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi > 65535: raise ImageError(f"{name}: values {lo}..{hi} are outside 0..65535")
-        if a.dtype == np.uint16 or hi > 255: a = np.round(a / 257.)  # 16-bit: 0..65535 -> 0..255
+        if hi > 255:  # 8-bit values in a wider type stay as they are; beyond 255 only a declared 16-bit image is rescaled
+            if not (a.dtype.kind == 'u' and a.dtype.itemsize == 2):
+                raise ImageError(f"{name}: {a.dtype} values {lo}..{hi} go beyond 255: pass uint8 for an 8-bit image (e.g. np.clip(a, 0, 255)) "
+                                 "or uint16 for a 16-bit one (0..65535)")
+            a = np.round(a / 257.)  # 16-bit: 0..65535 -> 0..255
     elif np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all(): raise ImageError(f"{name}: the array has NaN or infinite values")
         lo, hi = float(a.min()), float(a.max())
@@ -76,12 +96,8 @@ def _array_to_pil(a:np.ndarray, name:str) -> Image.Image:
 
 def _to_rgb8(img:Image.Image, name:str, background:tuple=(255, 255, 255)) -> Image.Image:
     "`img` as 8-bit RGB: 16/32-bit and float images rescaled (not clipped), palettes expanded, transparency flattened onto `background`"
-    if img.mode.startswith('I'):  # 16-bit grey (also 'I', 32-bit): 0..65535 -> 0..255; PIL's convert would clip at 255
-        a = np.asarray(img).astype(np.float64)
-        img = Image.fromarray(np.round(np.clip(a, 0, 65535) / 257.).astype(np.uint8))
-    elif img.mode == 'F':  # float grey: 0..1 or 0..255
-        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        img = Image.fromarray(np.round(np.clip(a * 255. if a.max() <= 1 else a, 0, 255)).astype(np.uint8))
+    if img.mode.startswith(('I', 'F')):  # 16/32-bit and float grey: the rules of arrays (PIL's convert would clip at 255)
+        img = _array_to_pil(np.asarray(img), name)  # I;16 -> uint16, I -> int32, F -> float32
     elif img.mode == 'P': img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
     try:
         if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):

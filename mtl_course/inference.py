@@ -4,48 +4,125 @@
 
 # %% ../nbs/06a_inference.ipynb #43f92a13
 from __future__ import annotations
-import warnings
+import dataclasses, hashlib, json, warnings
+import fastai
 from pathlib import Path
 import pandas as pd
 from fastai.vision.all import *
 from .tasks import Task
-from .images import ImageError, load_rgb, LoadImageRGB, report_skipped
+from .images import ImageError, load_rgb, load_square, LoadImageRGB, report_skipped
+from .model import mtl_model, resolve_arch
+from .losses import MultiTaskLoss
+import mtl_course
 
 # %% auto #0
-__all__ = ['export_learner', 'model_tasks', 'load_model', 'class_names', 'predict', 'predict_items', 'predict_folder']
+__all__ = ['SAFE_WEIGHTS', 'SAFE_CONFIG', 'SAFE_FORMAT', 'model_tasks', 'class_names', 'model_checksum', 'export_learner',
+           'image_settings', 'load_model', 'SafeModel', 'predict', 'predict_items', 'predict_folder']
 
-# %% ../nbs/06a_inference.ipynb #c33f3fb7
-def _is_pil_create(f) -> bool:
-    "Is `f` the transform that `ImageBlock` builds around `PILImage.create`?"
-    return type(f) is Transform and getattr(f.encodes, '__wrapped__', None) == PILImage.create
-
-def export_learner(learn:Learner, fname:str|Path='export.pkl') -> Path:
-    "`learn.export(fname)` with `ImageBlock`'s image loader swapped for `LoadImageRGB`, so that the file pickles with any plum version"
-    swapped = []
-    for dl in learn.dls.loaders:
-        for tl in getattr(dl.dataset, 'tls', []):
-            fs = tl.tfms.fs
-            for i, f in enumerate(fs):
-                if _is_pil_create(f): swapped.append((fs, i, f)); fs[i] = LoadImageRGB()
-    try: learn.export(fname)
-    finally:
-        for fs, i, f in swapped: fs[i] = f
-    return Path(learn.path)/fname
-
-# %% ../nbs/06a_inference.ipynb #5516e647
+# %% ../nbs/06a_inference.ipynb #1fb9572a
 def model_tasks(learn:Learner) -> list[Task]:
     "The tasks of a multi-task learner, in the order of its outputs (`learn.tasks`, else its loss's `tasks`)"
     tasks = getattr(learn, 'tasks', None) or getattr(learn.loss_func, 'tasks', None)
     if not tasks: raise ValueError("this Learner has no tasks: make it with mtl_learner or fit_tasks")
     return list(tasks)
 
-def load_model(fname:str|Path, # a file written by `export_learner` or `learn.export`
+def class_names(learn:Learner) -> dict:
+    "Per classification task, its class names in the order of the model's outputs (the DataLoaders' vocab; fastai sorts it)"
+    if isinstance(getattr(learn, 'class_names', None), dict): return dict(learn.class_names)  # a `SafeModel` keeps them
+    tasks, ds, n_inp = model_tasks(learn), learn.dls.valid_ds, getattr(learn.dls, 'n_inp', 1)
+    tls = getattr(ds, 'tls', None)
+    names = {}
+    for k, t in enumerate(tasks):
+        if not t.is_clf: continue
+        vocab = getattr(tls[n_inp + k], 'vocab', None) if tls is not None and len(tls) > n_inp + k else None
+        names[t.name] = [str(c) for c in (vocab if vocab is not None else CategoryMap(list(t.classes)))]  # no vocab (`fast_dls`): the order it encodes
+    return names
+
+# %% ../nbs/06a_inference.ipynb #c33f3fb7
+def _is_pil_create(f) -> bool:
+    "Is `f` the transform that `ImageBlock` builds around `PILImage.create`?"
+    return type(f) is Transform and getattr(f.encodes, '__wrapped__', None) == PILImage.create
+
+def model_checksum(learn:Learner) -> str:
+    "SHA-256 of the model's weights (every tensor of its `state_dict`: name, dtype, shape, bytes) and of its tasks' class names"
+    h = hashlib.sha256()
+    for k, v in learn.model.state_dict().items():
+        if not isinstance(v, Tensor): h.update(f"{k}={v!r}".encode()); continue
+        t = v.detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    tasks = [(t.name, t.kind) for t in getattr(learn, 'tasks', None) or getattr(learn.loss_func, 'tasks', None) or []]
+    h.update(json.dumps([tasks, class_names(learn) if tasks else {}]).encode())
+    return h.hexdigest()
+
+def export_learner(learn:Learner, fname:str|Path='export.pkl',
+                   safe:bool=False, # write a pickle-free folder `fname` (weights as safetensors + config.json) instead of a pickle
+                  ) -> Path:
+    "`learn.export(fname)` with the checksum of its weights inside and `ImageBlock`'s image loader swapped for `LoadImageRGB` (so that the file pickles with any plum version); or, with `safe`, a folder without pickle"
+    if safe: return _export_safe(learn, Path(learn.path)/fname)
+    swapped = []
+    for dl in learn.dls.loaders:
+        for tl in getattr(dl.dataset, 'tls', []):
+            fs = getattr(getattr(tl, 'tfms', None), 'fs', [])  # `fast_dls`'s datasets hold plain tensors: nothing to swap
+            for i, f in enumerate(fs):
+                if _is_pil_create(f): swapped.append((fs, i, f)); fs[i] = LoadImageRGB()
+    learn.mtl_checksum = model_checksum(learn)
+    try: learn.export(fname)
+    finally:
+        del learn.mtl_checksum
+        for fs, i, f in swapped: fs[i] = f
+    return Path(learn.path)/fname
+
+# %% ../nbs/06a_inference.ipynb #1b14e5d6
+SAFE_WEIGHTS, SAFE_CONFIG, SAFE_FORMAT = 'model.safetensors', 'config.json', 'mtl_course-safe-1'
+
+def image_settings(learn:Learner) -> dict:
+    "How `learn` prepares an image for validation: centre crop and resize to `size`, then `(x/255 - mean) / std`"
+    dl = learn.dls.valid
+    if hasattr(dl, 'images_dl'):  # `fast_dls`: cropped and resized when cached, normalised in `gpu_augment`
+        if dl.size != dl.ds.x.shape[-1]: raise ValueError(f"images cached at {dl.ds.x.shape[-1]} px and served at {dl.size} px: a safe export needs one size")
+        return dict(size=int(dl.size), mean=dl.mean.flatten().tolist(), std=dl.std.flatten().tolist())
+    rs = [f for f in dl.after_item.fs if isinstance(f, Resize)]
+    if len(rs) != 1 or rs[0].method != ResizeMethod.Crop or rs[0].size[0] != rs[0].size[1]:
+        raise ValueError("a safe export needs one square Resize(size) (centre crop) as the item transform, as mtl_dls builds")
+    if not any(isinstance(f, IntToFloatTensor) for f in dl.after_batch.fs): raise ValueError("a safe export needs IntToFloatTensor (x/255)")
+    norm = [f for f in dl.after_batch.fs if isinstance(f, Normalize)]
+    mean, std = (norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist()) if norm else ([0.] * 3, [1.] * 3)
+    return dict(size=int(rs[0].size[0]), mean=mean, std=std)
+
+def _task_config(t:Task) -> dict:
+    "A task as JSON values (a loss or metric given as a function is left out: prediction does not use it)"
+    d = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+    return {k: (None if callable(v) else list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+# %% ../nbs/06a_inference.ipynb #5376b778
+def _export_safe(learn:Learner, folder:Path) -> Path:
+    "Write `learn` as `folder/model.safetensors` + `folder/config.json` (no pickle); a clear error when it cannot be rebuilt from a config"
+    from safetensors.torch import save_model
+    cfg = getattr(learn, 'model_config', None)
+    if cfg is None: raise ValueError("this Learner was not made by mtl_learner: its model cannot be rebuilt from a config; use the pickle export")
+    arch = cfg['arch'] if isinstance(cfg['arch'], str) else getattr(cfg['arch'], '__name__', '')
+    try: same = isinstance(cfg['arch'], str) or resolve_arch(arch) is cfg['arch']  # a name must resolve; a function must be the one its name gives
+    except (ValueError, TypeError): same = False
+    if not same: raise ValueError(f"arch {cfg['arch']!r} is not a name mtl_model can rebuild (tiny_cnn, torchvision, timm or fastai): use the pickle export")
+    config = dict(format=SAFE_FORMAT, tasks=[_task_config(t) for t in model_tasks(learn)], class_names=class_names(learn),
+                  model={**cfg, 'arch': arch}, image=image_settings(learn), checksum=model_checksum(learn),
+                  versions={'mtl_course': mtl_course.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__})
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(learn.model, str(folder/SAFE_WEIGHTS))
+    (folder/SAFE_CONFIG).write_text(json.dumps(config, indent=1))
+    return folder
+
+# %% ../nbs/06a_inference.ipynb #5516e647
+def load_model(fname:str|Path, # a file written by `export_learner` or `learn.export`, or a folder written by `export_learner(..., safe=True)`
                cpu:bool=True, # load onto the CPU (else the default device)
               ) -> Learner:
-    "`load_learner(fname)` with clear errors: missing or empty file, not an exported learner, no tasks"
+    "`load_learner(fname)` with clear errors (missing or empty file, not an exported learner, no tasks, weights that fail their checksum); a safe folder is loaded without pickle, as a `SafeModel`"
     p = Path(fname)
     if not p.exists(): raise FileNotFoundError(f"{p}: no such model file (make one with export_learner(learn, fname) or `mtl-course compare`)")
-    if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder, not a model file")
+    if p.is_dir():
+        if (p/SAFE_CONFIG).exists(): return _load_safe(p)
+        raise IsADirectoryError(f"{p}: is a folder without {SAFE_CONFIG}: neither a model file nor a safe export (export_learner(learn, folder, safe=True))")
     if p.stat().st_size == 0: raise ValueError(f"{p}: empty file, not an exported model")
     try:
         with warnings.catch_warnings():
@@ -56,29 +133,63 @@ def load_model(fname:str|Path, # a file written by `export_learner` or `learn.ex
                          f"({type(e).__name__}: {e})") from e
     if not isinstance(learn, Learner): raise ValueError(f"{p}: holds a {type(learn).__name__}, not a fastai Learner")
     model_tasks(learn)
+    expected = learn.__dict__.pop('mtl_checksum', None)
+    if expected is None: warnings.warn(f"{p}: has no weights checksum (exported with learn.export, not export_learner): it cannot be checked for damage")
+    elif model_checksum(learn) != expected:
+        raise ValueError(f"{p}: its weights do not match the checksum stored when it was exported: the file is damaged. "
+                         "Export the model again or restore a good copy.")
     return learn
 
-# %% ../nbs/06a_inference.ipynb #3e083f2d
-def class_names(learn:Learner) -> dict:
-    "Per classification task, its class names in the order of the model's outputs (the DataLoaders' vocab; fastai sorts it)"
-    tasks, ds, n_inp = model_tasks(learn), learn.dls.valid_ds, getattr(learn.dls, 'n_inp', 1)
-    tls = getattr(ds, 'tls', None)
-    names = {}
-    for k, t in enumerate(tasks):
-        if not t.is_clf: continue
-        vocab = getattr(tls[n_inp + k], 'vocab', None) if tls is not None and len(tls) > n_inp + k else None
-        names[t.name] = [str(c) for c in vocab] if vocab is not None else list(t.classes)
-    return names
+# %% ../nbs/06a_inference.ipynb #98776103
+class SafeModel:
+    "A model loaded from a safe export folder without pickle: `model`, `tasks`, `class_names`, `image` settings and the `config`; `predict`, `predict_items` and `predict_folder` take it as they take a `Learner`"
+    def __init__(self, model:nn.Module, tasks:list, class_names:dict, image:dict, config:dict):
+        self.model, self.tasks, self.class_names, self.image, self.config = model.eval(), list(tasks), class_names, image, config
+        self.loss_func = MultiTaskLoss(self.tasks)
+    def images_batch(self, imgs:list) -> Tensor:
+        "`imgs` (anything `load_square` takes) as a normalised float batch, prepared as the validation images were"
+        x = torch.from_numpy(np.stack([load_square(o, self.image['size']) for o in imgs])).float()/255.
+        mean, std = (torch.tensor(self.image[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
+        return (x - mean)/std
+    def get_preds(self, imgs:list, bs:int=64) -> tuple:
+        "`(probs, decoded)` per task for `imgs`, as `Learner.get_preds(with_decoded=True)` returns them"
+        dev = next(self.model.parameters()).device
+        with torch.no_grad(): outs = [self.model(self.images_batch(imgs[i:i+bs]).to(dev)) for i in range(0, len(imgs), bs)]
+        probs = self.loss_func.activation(tuple(torch.cat([o[k] for o in outs]).cpu() for k in range(len(self.tasks))))
+        return probs, self.loss_func.decodes(probs)
+    def __repr__(self): return f"SafeModel({self.config['model']['arch']}, tasks {[t.name for t in self.tasks]}, {self.image['size']} px)"
+
+def _load_safe(folder:Path) -> SafeModel:
+    "Rebuild the model from `folder/config.json` and load `folder/model.safetensors` into it: no pickle anywhere"
+    from safetensors.torch import load_model as load_weights
+    try: cfg = json.loads((folder/SAFE_CONFIG).read_text())
+    except (ValueError, OSError) as e: raise ValueError(f"{folder/SAFE_CONFIG}: not readable JSON ({e})") from None
+    if cfg.get('format') != SAFE_FORMAT: raise ValueError(f"{folder/SAFE_CONFIG}: format {cfg.get('format')!r}, expected {SAFE_FORMAT!r}")
+    if not (folder/SAFE_WEIGHTS).exists(): raise FileNotFoundError(f"{folder/SAFE_WEIGHTS}: missing (the weights of this export)")
+    tasks = [Task(**{k: (tuple(v) if k in ('y_range', 'norm') and v is not None else v) for k, v in t.items()}) for t in cfg['tasks']]
+    m = cfg['model']
+    model = mtl_model(tasks, m['arch'], pretrained=False, n_in=m['n_in'], ps=m['ps'], lin_ftrs=m['lin_ftrs'], branch=m['branch'], init=None)
+    try: load_weights(model, str(folder/SAFE_WEIGHTS))
+    except Exception as e: raise ValueError(f"{folder/SAFE_WEIGHTS}: does not fit the model in {SAFE_CONFIG} ({type(e).__name__}: {e})") from None
+    sm = SafeModel(model, tasks, cfg['class_names'], cfg['image'], cfg)
+    if model_checksum(sm) != cfg['checksum']:
+        raise ValueError(f"{folder}: its weights do not match the checksum stored when it was exported: the files are damaged. "
+                         "Export the model again or restore a good copy.")
+    return sm
 
 # %% ../nbs/06a_inference.ipynb #93729924
 def _predict_images(learn:Learner, imgs:list, bs:int=64) -> list[dict]:
     "Predictions for a list of RGB PIL images: one dict per image"
     tasks, names = model_tasks(learn), class_names(learn)
-    tls = getattr(learn.dls.valid_ds, 'tls', None)
-    n_type = len(tls[0].tfms.fs) if tls is not None else 0  # our items are loaded images already: skip all of the input's type transforms
-    dl = learn.dls.test_dl([PILImage.create(im) for im in imgs], rm_type_tfms=n_type, bs=bs, num_workers=0)
-    with learn.no_bar(), learn.no_logging(): probs, _, dec = learn.get_preds(dl=dl, with_decoded=True)
-    if len(tasks) == 1: probs, dec = (probs,), (dec,)  # fastai unwraps one-element tuples
+    if isinstance(learn, SafeModel): probs, dec = learn.get_preds(imgs, bs)  # no fastai pipeline in a safe export: the same steps by hand
+    else:
+        if hasattr(learn.dls.valid, 'images_dl'): dl = learn.dls.valid.images_dl(imgs, bs)  # `fast_dls`: cropped and resized as its cache
+        else:
+            tls = getattr(learn.dls.valid_ds, 'tls', None)
+            n_type = len(tls[0].tfms.fs) if tls is not None else 0  # our items are loaded images already: skip all of the input's type transforms
+            dl = learn.dls.test_dl([PILImage.create(im) for im in imgs], rm_type_tfms=n_type, bs=bs, num_workers=0)
+        with learn.no_bar(), learn.no_logging(): probs, _, dec = learn.get_preds(dl=dl, with_decoded=True)
+        if len(tasks) == 1: probs, dec = (probs,), (dec,)  # fastai unwraps one-element tuples
     rows = []
     for j in range(len(imgs)):
         vals, ps = {}, {}

@@ -47,6 +47,7 @@ def mtl_learner(dls:DataLoaders, # from `mtl_dls`, one target per task
     learn = Learner(dls, model, loss_func=ifnone(loss_func, MultiTaskLoss(tasks)), metrics=ifnone(metrics, mtl_metrics(tasks)),
                     splitter=meta.get('split', default_split), cbs=cbs, **kwargs)
     learn.tasks = tasks
+    learn.model_config = dict(arch=arch, n_in=n_in, ps=ps, lin_ftrs=lin_ftrs, branch=branch)  # how to rebuild the model (a safe export needs it)
     if pretrained: learn.freeze()
     return learn
 

@@ -87,7 +87,9 @@ def run_command(func:typing.Callable, # the command
     quiet_progress()
     try: func(**args)
     except (OSError, ValueError) as e:  # missing or unreadable files, bad values: one line, no traceback
-        print(f"{prog or func.__name__}: error: {e}", file=sys.stderr)
+        msg = str(e).rstrip()
+        if '\nOriginal Traceback' in msg: msg = msg.splitlines()[-1]  # raised again from a DataLoader worker: its last line is the error
+        print(f"{prog or func.__name__}: error: {msg}", file=sys.stderr)
         return 1
     return 0
 

@@ -15,9 +15,9 @@ from .tasks import Task
 from .images import image_problem, load_rgb, report_skipped
 
 # %% auto #0
-__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'parse_utkface_name', 'walk_files',
-           'utkface_df', 'mtl_home', 'image_folder', 'utkface_cache', 'get_utkface', 'utkface_tasks', 'label_tables',
-           'plot_label_distributions', 'show_faces']
+__all__ = ['GENDERS', 'RACES', 'AGE_RANGE', 'IMAGE_EXTS', 'UTKFACE_URL', 'UTKFACE_N_IMAGES', 'UTKFACE_MD5', 'parse_utkface_name',
+           'walk_files', 'utkface_df', 'mtl_home', 'image_folder', 'utkface_cache', 'file_md5', 'get_utkface',
+           'utkface_tasks', 'label_tables', 'plot_label_distributions', 'show_faces']
 
 # %% ../nbs/01a_utkface.ipynb #6c893264
 GENDERS = ['male', 'female']  # UTKFace gender codes 0, 1
@@ -93,6 +93,7 @@ def utkface_df(path:str|Path, # folder of UTKFace images (searched recursively)
 # %% ../nbs/01a_utkface.ipynb #76b41995
 UTKFACE_URL = 'https://huggingface.co/datasets/py97/UTKFace-Cropped/resolve/main/UTKFace.tar.gz'
 UTKFACE_N_IMAGES = 23708
+UTKFACE_MD5 = 'ae1a16905fbd795db921ff1d940df9cc'  # of the archive at UTKFACE_URL (the value torchvision-style UTKFace loaders check)
 
 def mtl_home() -> Path:
     "The course's cache folder: `$MTL_COURSE_HOME`, else `~/.mtl_course`"
@@ -149,10 +150,36 @@ def utkface_cache(url:str=UTKFACE_URL) -> Path:
     "The folder `get_utkface` extracts its download of `url` to (fastdownload's layout under `mtl_home()`); it exists once downloaded"
     return mtl_home()/'data'/remove_suffix(urldest(url, Path()).stem, '.tar')
 
+def file_md5(fn:str|Path) -> str:
+    "The MD5 hex digest of the file `fn`, read in 1 MiB chunks"
+    h = hashlib.md5()
+    with open(fn, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def _download(url:str, md5:str|None, force:bool) -> Path:
+    "`FastDownload.get(url)`, with the archive's MD5 checked before it is extracted; a download that fails the check is deleted"
+    d = _downloads(); d.arch_path().mkdir(parents=True, exist_ok=True)
+    arch = urldest(url, d.arch_path())
+    with FileLock(f"{arch}.lock"):  # concurrent callers wait for one download
+        if utkface_cache(url).exists() and not force: return utkface_cache(url)
+        try: d.download(url, force=force)
+        except Exception as e:
+            raise RuntimeError(f"Could not download UTKFace from {url} ({type(e).__name__}: {e}).\n"
+                               "If you are offline, get the aligned & cropped UTKFace images another way and pass their folder "
+                               "or archive: get_utkface('/path/to/UTKFace') or set MTL_COURSE_DATA=/path/to/UTKFace. "
+                               "To run the course without UTKFace, use synthetic_faces().") from e
+        if md5 is not None and (got := file_md5(arch)) != md5:
+            arch.unlink()  # our own download, and a damaged one: the next call downloads again
+            raise ValueError(f"{url}: the downloaded archive has MD5 {got}, not the expected {md5}: the download is damaged, or the file "
+                             "at that address changed. It was deleted; call get_utkface() again, or pass md5=None to skip the check.")
+        return d.extract(url, force=force)
+
 # %% ../nbs/01a_utkface.ipynb #ab3ae6f6
 def get_utkface(path:str|Path|None=None, # folder or archive of UTKFace images; default `$MTL_COURSE_DATA`, else download
                 url:str=UTKFACE_URL, # where to download the archive from
                 expected:int|None=UTKFACE_N_IMAGES, # number of images the download must contain (None: don't check)
+                md5:str|None=UTKFACE_MD5, # MD5 the downloaded archive must have (None: don't check)
                 force:bool=False, # download again even if cached
                ) -> Path:
     "Folder of UTKFace images: from `path`, `$MTL_COURSE_DATA`, or a cached download of `url`"
@@ -163,13 +190,7 @@ def get_utkface(path:str|Path|None=None, # folder or archive of UTKFace images; 
         if not path.exists(): raise FileNotFoundError(f"{path}: no such file or folder (from {src})")
         if path.is_file(): path = _extract(path)
         return image_folder(path)
-    try: dest = _downloads().get(url, force=force)
-    except Exception as e:
-        raise RuntimeError(f"Could not download UTKFace from {url} ({type(e).__name__}: {e}).\n"
-                           "If you are offline, get the aligned & cropped UTKFace images another way and pass their folder "
-                           "or archive: get_utkface('/path/to/UTKFace') or set MTL_COURSE_DATA=/path/to/UTKFace. "
-                           "To run the course without UTKFace, use synthetic_faces().") from e
-    folder = image_folder(dest)
+    folder = image_folder(_download(url, md5, force))
     if expected is not None and (n := _n_images(folder)) != expected:
         raise RuntimeError(f"{folder}: expected {expected} images after extracting {url}, found {n}. "
                            "The download may be incomplete: call get_utkface(force=True).")

@@ -35,3 +35,18 @@ def test_bad_options_fail_at_once_naming_the_option(tmp_path, mtl_course_cmd):
         assert r.returncode == 1 and msg in r.stderr, (args, r.returncode, r.stderr[-1500:])
         assert 'Traceback' not in r.stderr and 'epoch' not in r.stdout, (args, r.stdout[-500:], r.stderr[-1500:])
     ro.chmod(0o700)
+
+def test_unreadable_image_met_while_training_is_one_line(tmp_path, mtl_course_cmd):
+    "A truncated JPEG in the data stops `compare` with one line naming the file (not a DataLoader traceback); --verify skips it up front"
+    from mtl_course.synthetic import make_synthetic_faces
+    faces = make_synthetic_faces(tmp_path/'faces', n=120, size=32, seed=0)
+    bad = sorted(faces.glob('*.jpg'))[:5]
+    for f in bad: f.write_bytes(f.read_bytes()[:300])  # five truncated JPEGs: at least one lands in the training split
+    args = [*mtl_course_cmd, 'compare', '--data', str(faces), '--epochs', '1', '--size', '32', '--bs', '16', '--recipes', 'equal', '--scratch']
+    r = subprocess.run([*args, '--out', str(tmp_path/'o1')], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr[-2000:]
+    assert 'truncated or corrupt image' in r.stderr and any(f.name in r.stderr for f in bad) and '--verify' in r.stderr, r.stderr
+    r = subprocess.run([*args, '--out', str(tmp_path/'o2'), '--verify'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'skipped 5 of 120 files' in r.stdout and all(f.name in r.stdout for f in bad), r.stdout[:2000]

@@ -23,13 +23,14 @@ def test_get_utkface_offline_error(tmp_path):
     with pytest.raises(RuntimeError, match='offline') as e: get_utkface(url='http://127.0.0.1:9/UTKFace.tar.gz')
     assert 'MTL_COURSE_DATA' in str(e.value)
 
-def test_get_utkface_counts_images(tmp_path, monkeypatch):
-    "A download with the wrong number of images is an error, not a silent partial dataset"
-    src = _jpgs(tmp_path/'dl'/'UTKFace', ['26_1_2_20170116174525125.jpg.chip.jpg'])
-    import fastdownload
-    monkeypatch.setattr(fastdownload.FastDownload, 'get', lambda self, url, force=False: src.parent)
-    assert get_utkface(expected=1) == src
-    with pytest.raises(RuntimeError, match='expected 23708 images'): get_utkface()
+def test_get_utkface_counts_images(tmp_path):
+    "A download with the wrong number of images is an error, not a silent partial dataset (a `file://` address stands in for the server)"
+    import shutil
+    src = _jpgs(tmp_path/'srv'/'UTKFace', ['26_1_2_20170116174525125.jpg.chip.jpg'])
+    url = f"file://{shutil.make_archive(tmp_path/'srv'/'UTKFace', 'gztar', src.parent)}"
+    folder = get_utkface(url=url, expected=1, md5=None)
+    assert sorted(p.name for p in folder.iterdir()) == [src.iterdir().__next__().name]
+    with pytest.raises(RuntimeError, match='expected 23708 images'): get_utkface(url=url, md5=None)
 
 def _split_in_fresh_process(folder, seed) -> list:
     "The (file, split) pairs `mtl_dls` trains/validates/tests on, computed in a new Python process with `seed`"

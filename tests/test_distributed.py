@@ -35,7 +35,7 @@ def check_two_ranks(r:subprocess.CompletedProcess, out:Path) -> list[dict]:
     assert ranks[0]['digest'] == ranks[1]['digest'], "the ranks ended with different weights"
     assert ranks[0]['metrics'] == ranks[1]['metrics']
     # only rank 0 writes the outputs
-    assert sorted(p.name for p in out.iterdir()) == ['metrics.json', 'mtl_model.pkl', 'rank0.json', 'rank1.json']
+    assert sorted(p.name for p in out.iterdir()) == ['metrics.json', 'mtl_model', 'mtl_model.pkl', 'rank0.json', 'rank1.json']
     m = json.loads((out/'metrics.json').read_text())
     assert m['world_size'] == 2 and m['effective_bs'] == 32 and m['digest'] == ranks[0]['digest']
     assert set(m['metrics']) == {'age_mae', 'gender_accuracy', 'race_accuracy'}
