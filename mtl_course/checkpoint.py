@@ -15,12 +15,18 @@ from fastai.callback.tracker import SaveModelCallback
 __all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'resume_fit']
 
 # %% ../nbs/06c_checkpoint.ipynb #52bdafa9
+def _dl_rng_state(dl):
+    "A DataLoader's own generator state: fastai's `rng` (a `random.Random`), or the `gen` of `fast_dls`'s loaders (a `torch.Generator`)"
+    if hasattr(dl, 'rng'): return dl.rng.getstate()
+    g = getattr(dl, 'gen', None)
+    return g.get_state() if isinstance(g, torch.Generator) else None
+
 def _rng_states(learn:Learner) -> dict:
     "The states of Python's, NumPy's and PyTorch's random number generators, and of each of `learn`'s DataLoaders' own"
     st = np.random.get_state()
     return dict(python=random.getstate(), numpy=(st[0], st[1].tolist(), *st[2:]), torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                dls=[dl.rng.getstate() if hasattr(dl, 'rng') else None for dl in learn.dls.loaders])
+                dls=[_dl_rng_state(dl) for dl in learn.dls.loaders])
 
 def _set_rng_states(learn:Learner, s:dict):
     "Restore what `_rng_states` returned (PyTorch wants its generators' states on the CPU, wherever the checkpoint was loaded)"
@@ -29,7 +35,9 @@ def _set_rng_states(learn:Learner, s:dict):
     torch.set_rng_state(s['torch'].cpu())
     if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all([t.cpu() for t in s['cuda']])
     for dl, st in zip(learn.dls.loaders, s['dls']):
-        if st is not None: dl.rng.setstate(st)
+        if st is None: continue
+        if isinstance(st, Tensor): dl.gen.set_state(st.cpu())  # `fast_dls`: shuffling and augmentation continue where they stopped
+        else: dl.rng.setstate(st)
 
 # %% ../nbs/06c_checkpoint.ipynb #a6c3e1f0
 def _plain(o):

@@ -24,6 +24,7 @@ from .data import mtl_dls, mtl_test_dl, add_split, check_frame
 from .learner import mtl_learner, valid_metrics, fit_schedule, plot_true_vs_pred
 from .baselines import trivial_baselines
 from .recipes import RECIPES, RECOMMENDED, compare_recipes, format_comparison, plot_recipe_comparison
+from .weighting import weighting_cbs
 from .inference import export_learner, load_model, predict_items, predict_folder
 from .share import demo_app
 from .distributed import use_cpu, world_size, init_distributed, weights_digest, sync_buffers, RankReport
@@ -169,6 +170,7 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
               lr:Lr=1e-2,
               scale_lr:bool=False, # multiply lr by the world size (linear scaling rule)
               seed:Seed=42, scratch:Scratch=False, n_synthetic:NSynthetic=2000, verify:Verify=False,
+              strategy:str='equal', # loss weighting: a name in `STRATEGIES`, or several joined by '+' (e.g. scaled+pcgrad)
               workers:int=None, # DataLoader worker processes per rank (default: fastai's)
               cpu:bool=False, # use CPU processes (gloo) even if there are GPUs
               dump_ranks:bool=False, # every rank writes rank{r}.json with a digest of its final weights
@@ -185,13 +187,14 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
     path, df, _ = rank0_first(get_data) if ws > 1 else get_data()
     tl, lr = utkface_tasks(tasks), (lr * ws if scale_lr else lr)
     check_frame(add_split(df), tl, bs * ws, size)  # every process needs a full batch of its share of the training images
+    weighting_cbs(strategy, df, tl)  # an unknown strategy or a combination that cannot work: an error before training
     say(f"{ws} process(es) on {'CPU' if cpu else 'GPU'}{f', backend {dist.get_backend()}' if dist.is_initialized() else ''}; "
         f"{len(df)} images; batch size {bs} per process, {bs*ws} in all; lr {lr:g}")
     set_seed(seed, reproducible=True)
     kw = dict(device=torch.device('cpu')) if cpu else {}  # else fastai's default: this rank's GPU
     if workers is not None: kw['num_workers'] = workers
     dls = mtl_dls(df, path, tl, size=size, bs=bs, seed=seed, **kw)
-    make_learner = lambda: mtl_learner(dls, tl, arch=arch, pretrained=False if scratch else None, cbs=RankReport())
+    make_learner = lambda: mtl_learner(dls, tl, arch=arch, pretrained=False if scratch else None, cbs=[RankReport(), *weighting_cbs(strategy, df, tl)])
     learn = rank0_first(make_learner) if ws > 1 else make_learner()  # pretrained weights are downloaded once
     with _hint_verify():
         if ws > 1:
@@ -205,7 +208,7 @@ def train_cmd(data:Data=None, out:Out='mtl_dist_out', tasks:Tasks='age gender ra
     info = dict(rank=rank, world_size=ws, digest=weights_digest(learn.model), metrics=metrics, **report)
     if dump_ranks: (out/f'rank{rank}.json').write_text(json.dumps(info, indent=1))
     if rank == 0:
-        settings = dict(data=str(path), tasks=tasks, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed)
+        settings = dict(data=str(path), tasks=tasks, arch=arch, epochs=epochs, size=size, bs=bs, lr=lr, seed=seed, strategy=strategy)
         (out/'metrics.json').write_text(json.dumps(dict(metrics=metrics, world_size=ws, effective_bs=bs*ws, settings=settings,
                                                         digest=info['digest'], seconds=round(time.time()-t0, 1)), indent=1))
         export_learner(learn, (out/'mtl_model.pkl').absolute())  # as `mtl-course compare` saves its model

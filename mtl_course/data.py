@@ -73,6 +73,10 @@ def _fmt_target(o) -> str:
     if isinstance(o, float): return f"{o:.0f}"
     return str(o)
 
+def _is_value(v) -> bool:
+    "Is `v` a regression target or prediction (a float: fastai decodes one as a `TitledFloat`, or a float tensor)?"
+    return isinstance(v, float) or (isinstance(v, Tensor) and torch.is_floating_point(v))
+
 class MTLDataLoader(TfmdDL):
     "A `TfmdDL` whose `show_batch` and `show_results` title each image with all of its targets"
     def show_batch(self, b=None, max_n:int=9, ctxs=None, show:bool=True, unique:bool=False, **kwargs):
@@ -82,13 +86,14 @@ class MTLDataLoader(TfmdDL):
         for s, ctx in zip(its, ctxs): s[0].show(ctx=ctx, title=' · '.join(_fmt_target(o) for o in s[1:]), **kwargs)
         return ctxs
     def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, **kwargs):
+        "Like fastai's, titled `true: ...` / `pred: ...` per task, green when every class label is right"
         res = super().show_results(b, out, max_n=max_n, show=False)
         if not show: return res
         _, _, its, outs = res
         ctxs = ifnone(ctxs, get_grid(min(len(its), max_n), figsize=kwargs.pop('figsize', None)))
         for s, o, ctx in zip(its, outs, ctxs):
             true, pred = [_fmt_target(t) for t in s[1:]], [_fmt_target(p) for p in o]
-            ok = all(t == p for t, p, v in zip(true, pred, s[1:]) if not isinstance(v, Tensor) or not torch.is_floating_point(v))
+            ok = all(t == p for t, p, v in zip(true, pred, s[1:]) if not _is_value(v))  # a regression target is never exactly right: only labels decide the colour
             s[0].show(ctx=ctx, **kwargs)
             ctx.set_title(f"true: {' · '.join(true)}\npred: {' · '.join(pred)}", fontsize=9, color='green' if ok else 'red')
         return ctxs

@@ -255,6 +255,17 @@ class DeviceDataLoader:
         for i, ax in enumerate(axs):
             labels = [(task_vocab(t)[int(y[i])] if t.is_clf else f"{float(y[i]):.0f}") for t, y in zip(self.ds.tasks, b[1:])]
             show_image(x[i], ctx=ax, title=' · '.join(labels))
+    def show_results(self, b, out, max_n:int=9, ctxs=None, show:bool=True, ncols:int=3, figsize=None, **kwargs):
+        "Images of batch `b` titled with their targets and the predictions `out` (decoded, per task), green when every class label is right"
+        x, tasks = self.decode_images(b[0][:max_n]).cpu(), self.ds.tasks
+        lab = lambda t, v: task_vocab(t)[int(v)] if t.is_clf else f"{float(v):.0f}"
+        ctxs = ifnone(ctxs, get_grid(len(x), ncols=min(ncols, len(x)), nrows=math.ceil(len(x)/ncols), figsize=figsize))
+        for i, ctx in enumerate(ctxs[:len(x)]):
+            true, pred = [lab(t, y[i]) for t, y in zip(tasks, b[1:])], [lab(t, p[i]) for t, p in zip(tasks, out)]
+            ok = all(a == p for t, a, p in zip(tasks, true, pred) if t.is_clf)
+            show_image(x[i], ctx=ctx)
+            ctx.set_title(f"true: {' · '.join(true)}\npred: {' · '.join(pred)}", fontsize=9, color='green' if ok else 'red')
+        return ctxs
     def __repr__(self): return f"DeviceDataLoader({self.n} images, bs={self.bs}, shuffle={self.shuffle}, aug={self.aug}, device={self.device})"
 
 # %% ../nbs/07a_fast.ipynb #c67aec9f

@@ -17,7 +17,7 @@ import mtl_course
 
 # %% auto #0
 __all__ = ['SAFE_WEIGHTS', 'SAFE_CONFIG', 'SAFE_FORMAT', 'model_tasks', 'class_names', 'model_checksum', 'export_learner',
-           'image_settings', 'load_model', 'SafeModel', 'predict', 'predict_items', 'predict_folder']
+           'image_settings', 'SafeModel', 'load_model', 'predict', 'predict_items', 'predict_folder']
 
 # %% ../nbs/06a_inference.ipynb #1fb9572a
 def model_tasks(learn:Learner) -> list[Task]:
@@ -96,6 +96,24 @@ def _task_config(t:Task) -> dict:
     return {k: (None if callable(v) else list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 # %% ../nbs/06a_inference.ipynb #5376b778
+class SafeModel:
+    "A model loaded from a safe export folder without pickle: `model`, `tasks`, `class_names`, `image` settings and the `config`; `predict`, `predict_items` and `predict_folder` take it as they take a `Learner`"
+    def __init__(self, model:nn.Module, tasks:list, class_names:dict, image:dict, config:dict):
+        self.model, self.tasks, self.class_names, self.image, self.config = model.eval(), list(tasks), class_names, image, config
+        self.loss_func = MultiTaskLoss(self.tasks)
+    def images_batch(self, imgs:list) -> Tensor:
+        "`imgs` (anything `load_square` takes) as a normalised float batch, prepared as the validation images were"
+        x = torch.from_numpy(np.stack([load_square(o, self.image['size']) for o in imgs])).float()/255.
+        mean, std = (torch.tensor(self.image[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
+        return (x - mean)/std
+    def get_preds(self, imgs:list, bs:int=64) -> tuple:
+        "`(probs, decoded)` per task for `imgs`, as `Learner.get_preds(with_decoded=True)` returns them"
+        dev = next(self.model.parameters()).device
+        with torch.no_grad(): outs = [self.model(self.images_batch(imgs[i:i+bs]).to(dev)) for i in range(0, len(imgs), bs)]
+        probs = self.loss_func.activation(tuple(torch.cat([o[k] for o in outs]).cpu() for k in range(len(self.tasks))))
+        return probs, self.loss_func.decodes(probs)
+    def __repr__(self): return f"SafeModel({self.config['model']['arch']}, tasks {[t.name for t in self.tasks]}, {self.image['size']} px)"
+
 def _export_safe(learn:Learner, folder:Path) -> Path:
     "Write `learn` as `folder/model.safetensors` + `folder/config.json` (no pickle); a clear error when it cannot be rebuilt from a config"
     from safetensors.torch import save_model
@@ -105,11 +123,16 @@ def _export_safe(learn:Learner, folder:Path) -> Path:
     try: same = isinstance(cfg['arch'], str) or resolve_arch(arch) is cfg['arch']  # a name must resolve; a function must be the one its name gives
     except (ValueError, TypeError): same = False
     if not same: raise ValueError(f"arch {cfg['arch']!r} is not a name mtl_model can rebuild (tiny_cnn, torchvision, timm or fastai): use the pickle export")
-    config = dict(format=SAFE_FORMAT, tasks=[_task_config(t) for t in model_tasks(learn)], class_names=class_names(learn),
-                  model={**cfg, 'arch': arch}, image=image_settings(learn), checksum=model_checksum(learn),
+    tasks, names = model_tasks(learn), class_names(learn)
+    model = mtl_model(tasks, arch, pretrained=False, n_in=cfg['n_in'], ps=cfg['ps'], lin_ftrs=cfg['lin_ftrs'], branch=cfg['branch'], init=None)
+    own = get_model(learn.model).state_dict()  # training may have added modules (uncertainty's log-variances): keep the architecture's own
+    model.load_state_dict({k: own[k] for k in model.state_dict()})
+    exported = SafeModel(model, tasks, names, image_settings(learn), {})
+    config = dict(format=SAFE_FORMAT, tasks=[_task_config(t) for t in tasks], class_names=names, model={**cfg, 'arch': arch},
+                  image=exported.image, checksum=model_checksum(exported),
                   versions={'mtl_course': mtl_course.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__})
     folder.mkdir(parents=True, exist_ok=True)
-    save_model(learn.model, str(folder/SAFE_WEIGHTS))
+    save_model(model, str(folder/SAFE_WEIGHTS))
     (folder/SAFE_CONFIG).write_text(json.dumps(config, indent=1))
     return folder
 
@@ -141,24 +164,6 @@ def load_model(fname:str|Path, # a file written by `export_learner` or `learn.ex
     return learn
 
 # %% ../nbs/06a_inference.ipynb #98776103
-class SafeModel:
-    "A model loaded from a safe export folder without pickle: `model`, `tasks`, `class_names`, `image` settings and the `config`; `predict`, `predict_items` and `predict_folder` take it as they take a `Learner`"
-    def __init__(self, model:nn.Module, tasks:list, class_names:dict, image:dict, config:dict):
-        self.model, self.tasks, self.class_names, self.image, self.config = model.eval(), list(tasks), class_names, image, config
-        self.loss_func = MultiTaskLoss(self.tasks)
-    def images_batch(self, imgs:list) -> Tensor:
-        "`imgs` (anything `load_square` takes) as a normalised float batch, prepared as the validation images were"
-        x = torch.from_numpy(np.stack([load_square(o, self.image['size']) for o in imgs])).float()/255.
-        mean, std = (torch.tensor(self.image[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
-        return (x - mean)/std
-    def get_preds(self, imgs:list, bs:int=64) -> tuple:
-        "`(probs, decoded)` per task for `imgs`, as `Learner.get_preds(with_decoded=True)` returns them"
-        dev = next(self.model.parameters()).device
-        with torch.no_grad(): outs = [self.model(self.images_batch(imgs[i:i+bs]).to(dev)) for i in range(0, len(imgs), bs)]
-        probs = self.loss_func.activation(tuple(torch.cat([o[k] for o in outs]).cpu() for k in range(len(self.tasks))))
-        return probs, self.loss_func.decodes(probs)
-    def __repr__(self): return f"SafeModel({self.config['model']['arch']}, tasks {[t.name for t in self.tasks]}, {self.image['size']} px)"
-
 def _load_safe(folder:Path) -> SafeModel:
     "Rebuild the model from `folder/config.json` and load `folder/model.safetensors` into it: no pickle anywhere"
     from safetensors.torch import load_model as load_weights

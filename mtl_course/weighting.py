@@ -5,16 +5,18 @@
 # %% ../nbs/04a_weighting.ipynb #de4c9e40
 from __future__ import annotations
 import matplotlib.pyplot as plt
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from fastai.vision.all import *
 from .tasks import Task
 
 # %% auto #0
-__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'body_params', 'task_grad_norms', 'LossWeighting', 'register_weighting',
-           'FixedWeights', 'EqualWeights', 'ScaledWeights', 'uncertainty_loss', 'uncertainty_factors', 'LogVariances',
-           'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage', 'gradnorm_grad', 'renormalise',
-           'last_shared_param', 'GradNorm', 'pcgrad_project', 'PCGrad', 'alternating_weights', 'AlternatingTasks',
-           'famo_weights', 'famo_logit_grad', 'FAMO', 'weighting_cbs', 'weighting_callback', 'weight_history',
-           'plot_weights']
+__all__ = ['WEIGHTINGS', 'STRATEGIES', 'scale_weights', 'body_params', 'task_grad_norms', 'LossWeighting', 'check_weighting',
+           'register_weighting', 'FixedWeights', 'EqualWeights', 'ScaledWeights', 'uncertainty_loss',
+           'uncertainty_factors', 'LogVariances', 'UncertaintyWeighting', 'dwa_weights', 'DynamicWeightAverage',
+           'gradnorm_grad', 'renormalise', 'last_shared_param', 'GradNorm', 'pcgrad_project', 'PCGrad',
+           'alternating_weights', 'AlternatingTasks', 'famo_weights', 'famo_logit_grad', 'FAMO', 'weighting_cbs',
+           'weighting_callback', 'weight_history', 'plot_weights']
 
 # %% ../nbs/04a_weighting.ipynb #0578aab6
 def scale_weights(df:pd.DataFrame, # the dataset (one column per task)
@@ -61,18 +63,61 @@ def task_grad_norms(model:nn.Module, # a `MultiTaskModel`: body `model[0]`, head
     return norms
 
 # %% ../nbs/04a_weighting.ipynb #adb5d653
+def _mean_over_ranks(t:Tensor) -> Tensor:
+    "`t` averaged over the processes of a DDP run, so that every rank computes the same weights from it; `t` itself in one process"
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2: return t
+    dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+    x = t.detach().to(dev, torch.float32).clone()
+    dist.all_reduce(x)
+    return (x / dist.get_world_size()).to(t.device, t.dtype)
+
+def _grad_scaler(learn):
+    "The learner's active fp16 `GradScaler` (fastai's `MixedPrecision` keeps it in `learn.scaler` during `fit`), or None (fp32, bf16)"
+    s = learn.__dict__.get('scaler')
+    return s if s is not None and s.is_enabled() else None
+
+def _state_value(v):
+    "`v` as a checkpoint keeps it: an optimizer by its `state_dict`, a tensor detached on the CPU, lists and dicts element by element"
+    if isinstance(v, torch.optim.Optimizer): return v.state_dict()
+    if isinstance(v, Tensor): return v.detach().cpu().clone()
+    if isinstance(v, (list, tuple)): return [_state_value(o) for o in v]
+    if isinstance(v, dict): return {k: _state_value(o) for k, o in v.items()}
+    return v
+
 class LossWeighting(Callback):
     "Base class of the loss-weighting callbacks: records, per training batch, the weights used and the raw task losses"
     order = 5
-    def __init__(self): self.history = []
+    state_attrs = ()  # the attributes that, with `history`, are the strategy's state: saved in checkpoints so that a resumed run continues exactly
+    # what the strategy does, so that a combination in which one part would be silently ignored is refused (`check_weighting`)
+    sets_weights = None  # 'fixed' or 'per epoch': it writes `loss_func.weights`
+    sets_loss = False  # it replaces the training loss (`learn.loss_grad`) or does its own backward pass
+    reads_weights = None  # for a strategy that sets the loss: does it use `loss_func.weights`? 'never', 'at start' or 'every batch'
+    def __init__(self): self.history, self._pending = [], None
     def before_fit(self):
+        check_weighting([cb for cb in self.learn.cbs if isinstance(cb, LossWeighting)])  # also for a list made by hand
         self.tnames = [t.name for t in self.loss_func.tasks]
         self.n_tasks, self._fresh = len(self.tnames), True
     def before_train(self):
-        if self._fresh: self._fresh = False; self.setup()
+        if not self._fresh: return
+        self._fresh = False; self.setup()
+        if self._pending is not None: self.restore(self._pending); self._pending = None  # a resumed run: the saved state, after `setup`
     def setup(self):
         "Called at the start of each `fit`'s first training epoch (fastai also calls `before_fit` in `validate` and `get_preds`)"
         pass
+    def state_dict(self) -> dict:
+        "`history` and the `state_attrs`, as `CheckpointCallback` saves them"
+        return {'history': list(self.history), **{a: _state_value(getattr(self, a, None)) for a in self.state_attrs}}
+    def load_state_dict(self, sd:dict):
+        "Take a saved state; the `state_attrs` are restored at the start of the next training epoch, after `setup`"
+        self.history, self._pending = list(sd.get('history', [])), sd
+    def restore(self, sd:dict):
+        "Put the saved `state_attrs` back: an optimizer through its `load_state_dict`, a trained tensor in place, anything else as it was saved"
+        for a in self.state_attrs:
+            cur = getattr(self, a, None)
+            if isinstance(cur, torch.optim.Optimizer): cur.load_state_dict(sd[a])
+            elif isinstance(cur, Tensor) and cur.requires_grad:
+                with torch.no_grad(): cur.copy_(sd[a])
+            else: setattr(self, a, sd[a])
     def batch_weights(self) -> Tensor:
         "The weights used for the current batch (default: `loss_func.weights`)"
         return self.loss_func.weights
@@ -82,13 +127,30 @@ class LossWeighting(Callback):
     def after_batch(self):
         if not self.training or self.loss_func.last_losses is None: return
         w, l = self.batch_weights().detach().cpu().tolist(), self.loss_func.last_losses.cpu().tolist()
-        self.history.append(dict(iter=self.train_iter, epoch=self.train_iter / self.n_iter,
+        it = self.epoch * self.n_iter + self.iter + 1  # fastai's `train_iter` at this point, which a resumed run would restart at 0
+        self.history.append(dict(iter=it, epoch=it / self.n_iter,
                                  **{f'w_{n}': v for n, v in zip(self.tnames, w)},
                                  **{f'loss_{n}': v for n, v in zip(self.tnames, l)}))
     @classmethod
     def from_data(cls, df:pd.DataFrame|None=None, tasks:list[Task]|None=None) -> LossWeighting:
         "The callback `weighting_cbs` builds for this strategy (default: `cls()`; override to use the dataset or the tasks)"
         return cls()
+
+def check_weighting(cbs:list):
+    "Refuse a combination of `LossWeighting` callbacks in which one would be silently ignored: two that replace the loss, or weights that the loss-setter does not read"
+    names = [type(c).__name__ for c in cbs]
+    if dup := sorted({n for n in names if names.count(n) > 1}): raise ValueError(f"loss weighting {dup} given more than once")
+    loss = [c for c in cbs if c.sets_loss]
+    if len(loss) > 1:
+        raise ValueError(f"{type(loss[0]).__name__} and {type(loss[1]).__name__} both replace the training loss: only one of them would act. "
+                         "Combine one such strategy with fixed weights (equal, scaled) or DWA, not with another")
+    if not loss or loss[0].reads_weights is None: return
+    c = loss[0]
+    for d in cbs:
+        if d.sets_weights and (c.reads_weights == 'never' or (c.reads_weights == 'at start' and d.sets_weights == 'per epoch')):
+            raise ValueError(f"{type(c).__name__} {'never reads' if c.reads_weights == 'never' else 'reads only at the start'} the loss weights "
+                             f"that {type(d).__name__} sets ({d.sets_weights}): {type(d).__name__} would do nothing in this combination")
+
 
 # %% ../nbs/04a_weighting.ipynb #1eb00cd5
 WEIGHTINGS = {}  # strategy name -> its `LossWeighting` subclass, in the order they were registered
@@ -106,6 +168,7 @@ def register_weighting(name:str): # one word without '+' ('+' combines strategie
 class FixedWeights(LossWeighting):
     "Constant loss weights: a list (one per task), a number (the same for all tasks), or None (keep the tasks' own `Task.weight`)"
     order = 4
+    sets_weights = 'fixed'
     def __init__(self, weights:list|float|None=None):
         super().__init__()
         self.fixed = weights
@@ -156,6 +219,7 @@ class LogVariances(Module):
 @register_weighting('uncertainty')
 class UncertaintyWeighting(LossWeighting):
     "Uncertainty weighting (Kendall et al. 2018): trains the loss $\\sum_t c_t e^{-s_t} L_t + r_t s_t$ with learned log-variances $s_t$"
+    sets_loss, reads_weights = True, 'never'
     def __init__(self, variant:str='simple', # 'simple': $e^{-s}L + s$ for every task; 'kendall': factors from each task's likelihood
                  init:float=0., # initial log-variance
                  attr:str='log_vars', # name of the `LogVariances` module added to the model
@@ -164,13 +228,13 @@ class UncertaintyWeighting(LossWeighting):
         self.variant, self.init, self.attr = variant, init, attr
     def after_create(self): self._attach()
     def _attach(self):
-        m = self.learn.model
+        m = get_model(self.learn.model)  # under DDP, the model inside the wrapper
         if not hasattr(m, self.attr):
             n = len(self.learn.loss_func.tasks)
             m.add_module(self.attr, LogVariances(n, self.init).to(next(m.parameters()).device))
         return getattr(m, self.attr).log_vars
     @property
-    def log_vars(self) -> Tensor: return getattr(self.learn.model, self.attr).log_vars
+    def log_vars(self) -> Tensor: return getattr(get_model(self.learn.model), self.attr).log_vars
     def before_fit(self):
         super().before_fit()
         self.scale, self.reg = uncertainty_factors(self.loss_func.tasks, self.variant)
@@ -201,6 +265,8 @@ def dwa_weights(prev:Tensor, # per-task average losses of the last epoch
 @register_weighting('dwa')
 class DynamicWeightAverage(LossWeighting):
     "Dynamic Weight Average: per-epoch weights from the ratio of the last two epochs' average training losses"
+    sets_weights = 'per epoch'
+    state_attrs = ('base', 'epoch_losses')
     def __init__(self, T:float=2.):
         super().__init__()
         self.T = T
@@ -214,7 +280,7 @@ class DynamicWeightAverage(LossWeighting):
     def after_batch(self):
         super().after_batch()
         if self.training: self._sum += self.loss_func.last_losses.cpu(); self._n += 1
-    def after_train(self): self.epoch_losses.append(self._sum / max(self._n, 1))
+    def after_train(self): self.epoch_losses.append(_mean_over_ranks(self._sum / max(self._n, 1)))  # DDP: the same weights on every rank
 
 # %% ../nbs/04a_weighting.ipynb #cb08f39f
 def gradnorm_grad(w:Tensor, # current task weights
@@ -241,6 +307,8 @@ def last_shared_param(model:nn.Module) -> Tensor:
 @register_weighting('gradnorm')
 class GradNorm(LossWeighting):
     "GradNorm (Chen et al. 2018): weights trained so that each task's gradient norm on the last shared layer matches a target"
+    sets_loss, reads_weights = True, 'at start'
+    state_attrs = ('w', '_wopt', 'L0')
     def __init__(self, alpha:float=1.5, # asymmetry: how much harder slow tasks should push
                  w_lr:float=0.025, # learning rate of the weights' Adam optimizer
                 ):
@@ -253,19 +321,22 @@ class GradNorm(LossWeighting):
     def after_loss(self):
         if not self.training or not len(self.yb): return
         losses = self.loss_func.task_losses(self.pred, *self.yb)
-        W = last_shared_param(self.model)
-        gnorms = torch.stack([torch.autograd.grad(l, W, retain_graph=True)[0].norm() for l in losses]).detach().cpu()
-        lc = losses.detach().cpu()
+        W, sc = last_shared_param(get_model(self.model)), _grad_scaler(self.learn)
+        gs = [torch.autograd.grad(sc.scale(l) if sc else l, W, retain_graph=True)[0] for l in losses]  # fp16: scaled, then unscaled
+        gnorms = _mean_over_ranks(torch.stack([g.float().norm() for g in gs]).detach().cpu() / (sc.get_scale() if sc else 1.))
+        lc = _mean_over_ranks(losses.detach().float().cpu())  # DDP: every rank updates the weights from the same numbers
         if self.L0 is None: self.L0 = lc.clamp_min(1e-8)
         w = self.w.detach().clone()
         self.learn.loss_grad = (w.to(losses.device) * losses).sum()
         self.learn.loss = self.learn.loss_grad.detach().clone()
         self._used = w
+        if not torch.isfinite(gnorms).all(): return  # an fp16 overflow: the scaler skips this step, the weights wait too
         self._wopt.zero_grad()
         self.w.grad = gradnorm_grad(w, gnorms, lc / self.L0, self.alpha)
         self._wopt.step()
         with torch.no_grad(): self.w.copy_(renormalise(self.w, self.n_tasks))
     def batch_weights(self) -> Tensor: return self._used
+    def restore(self, sd:dict): super().restore(sd); self.set_weights(self.w)
     def after_batch(self):
         super().after_batch()
         if self.training: self.set_weights(self.w)
@@ -288,6 +359,7 @@ def pcgrad_project(grads:Tensor, # per-task gradients, shape `(n_tasks, n_params
 @register_weighting('pcgrad')
 class PCGrad(LossWeighting):
     "PCGrad (Yu et al. 2020): per-task gradients on the shared body, conflicting components projected out, then summed"
+    sets_loss, reads_weights = True, 'every batch'
     def __init__(self, shared:Callable=body_params): # function returning the shared parameters of the model
         super().__init__()
         self.shared = shared
@@ -296,22 +368,32 @@ class PCGrad(LossWeighting):
         w = self.loss_func.weights
         self._losses = self.loss_func.task_losses(self.pred, *self.yb) * w.to(self.pred[0].device)
         self.learn.loss_grad = self._losses.sum()
+    def before_batch(self):  # DDP: this callback makes and averages the gradients itself, so DDP's backward hooks stay off
+        self._ns = self.learn.model.no_sync() if self.training and isinstance(self.learn.model, DistributedDataParallel) else None
+        if self._ns is not None: self._ns.__enter__()
+    def after_batch(self):
+        if getattr(self, '_ns', None) is not None: self._ns.__exit__(None, None, None); self._ns = None
+        super().after_batch()
     def before_backward(self):
-        shared = self.shared(self.model)
+        model, sc = get_model(self.model), _grad_scaler(self.learn)
+        shared = self.shared(model)
         ids = {id(p) for p in shared}
-        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in ids]
-        params = shared + rest
-        per_task = [torch.autograd.grad(l, params, retain_graph=True, allow_unused=True) for l in self._losses]
-        flat = torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(gs[:len(shared)], shared)])
-                            for gs in per_task])
-        total, k = pcgrad_project(flat).sum(0), 0
+        rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+        params, k_scale = shared + rest, 1.
+        losses = sc.scale(self._losses) if sc else self._losses  # fp16: scale the losses as the scaler would (TorchJD's recipe) ...
+        if sc: k_scale = sc.get_scale()
+        per_task = [torch.autograd.grad(l, params, retain_graph=True, allow_unused=True) for l in losses]
+        flat = torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1).float() for g, p in zip(gs[:len(shared)], shared)])
+                            for gs in per_task]) / k_scale  # ... and unscale before projecting
+        flat = _mean_over_ranks(flat)  # DDP: project the whole batch's per-task gradients, the same on every rank
+        total, k = pcgrad_project(flat).sum(0) * k_scale, 0  # scaled again: the scaler's step unscales it and checks it for inf/NaN
         for p in shared:
-            g = total[k:k + p.numel()].view_as(p); k += p.numel()
+            g = total[k:k + p.numel()].view_as(p).to(p.dtype); k += p.numel()
             p.grad = g.clone() if p.grad is None else p.grad + g
         for i, p in enumerate(rest, start=len(shared)):
             gs = [t[i] for t in per_task if t[i] is not None]
             if not gs: continue
-            g = torch.stack(gs).sum(0)
+            g = _mean_over_ranks(torch.stack(gs).sum(0))
             p.grad = g if p.grad is None else p.grad + g
         self._losses = None
         raise CancelBackwardException()
@@ -326,8 +408,9 @@ def alternating_weights(i:int, n_tasks:int, base:Tensor|None=None) -> Tensor:
 @register_weighting('alternating')
 class AlternatingTasks(LossWeighting):
     "Each training batch optimises a single task's loss, round-robin; the loss function's weights scale each task"
-    def before_batch(self):
-        if self.training: self._w = alternating_weights(self.train_iter, len(self.loss_func.tasks), self.loss_func.weights)
+    sets_loss, reads_weights = True, 'every batch'
+    def before_batch(self):  # the turn follows from the epoch and the batch, so a resumed run (which skips the done epochs) keeps it
+        if self.training: self._w = alternating_weights(self.epoch * self.n_iter + self.iter, len(self.loss_func.tasks), self.loss_func.weights)
     def after_loss(self):
         if not self.training or not len(self.yb): return
         losses = self.loss_func.task_losses(self.pred, *self.yb)
@@ -355,11 +438,13 @@ def famo_logit_grad(logits:Tensor, # the task logits $\xi$
 @register_weighting('famo')
 class FAMO(LossWeighting):
     "FAMO (Liu et al., NeurIPS 2023): weights that make every task's log-loss fall at the same rate, learnt from how the losses changed: no per-task gradients, O(1) extra cost"
+    sets_loss, reads_weights = True, 'never'
     def __init__(self, w_lr:float=0.025, # learning rate of the logits' Adam optimizer (the paper's default)
                  gamma:float=0.01, # weight decay of the logits (the paper's default)
                 ):
         super().__init__()
         self.w_lr, self.gamma = w_lr, gamma
+    state_attrs = ('logits', '_wopt', '_prev', '_used')
     def setup(self):
         self.logits = torch.zeros(self.n_tasks, requires_grad=True)
         self._wopt, self._prev = torch.optim.Adam([self.logits], lr=self.w_lr, weight_decay=self.gamma), None
@@ -367,7 +452,7 @@ class FAMO(LossWeighting):
     def after_loss(self):
         if not self.training or not len(self.yb): return
         losses = self.loss_func.task_losses(self.pred, *self.yb)
-        now = losses.detach().float().cpu()
+        now = _mean_over_ranks(losses.detach().float().cpu())  # DDP: the same logits on every rank
         if self._prev is not None:  # the last step's effect, seen on this batch (the paper re-evaluates the last batch: one more forward pass)
             self._wopt.zero_grad()
             self.logits.grad = famo_logit_grad(self.logits.detach(), self._prev, now)
@@ -389,6 +474,7 @@ def weighting_cbs(strategy:str, # a name registered in `WEIGHTINGS`, or several 
     for s in strategy.split('+'):
         if s not in WEIGHTINGS: raise ValueError(f"unknown strategy {s!r}; registered: {', '.join(WEIGHTINGS)} (combine with '+'; add one with `@register_weighting`)")
         cbs.append(WEIGHTINGS[s].from_data(df, tasks))
+    check_weighting(cbs)
     return cbs
 
 # %% ../nbs/04a_weighting.ipynb #a1115bb0

@@ -11,10 +11,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def launch(launcher:list, out:Path, timeout:int=180) -> subprocess.CompletedProcess:
+def launch(launcher:list, out:Path, timeout:int=180, extra:tuple=()) -> subprocess.CompletedProcess:
     "Run `python -m mtl_course.cli train` (`mtl-course train`) with tiny settings under `launcher` (2 CPU processes)"
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
-    cmd = [sys.executable, '-m', *launcher, '-m', 'mtl_course.cli', 'train', '--out', str(out), *TINY]
+    cmd = [sys.executable, '-m', *launcher, '-m', 'mtl_course.cli', 'train', '--out', str(out), *TINY, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=out.parent)
 
 def n_train_images() -> int:
@@ -65,3 +65,56 @@ def test_import_patches_nothing():
     code = "import mtl_course.all; from mtl_course.compat import broadcast_needs_fix; print(broadcast_needs_fix())"
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == 'True', r.stdout[-2000:] + r.stderr[-2000:]
+
+_STRATEGIES_SCRIPT = '''
+import json, sys, torch
+from fastai.torch_core import set_seed
+from fastai.distributed import *
+from mtl_course.distributed import init_distributed, weights_digest, sync_buffers
+from mtl_course.synthetic import synthetic_faces
+from mtl_course.utkface import utkface_df, utkface_tasks
+from mtl_course.data import mtl_dls
+from mtl_course.learner import mtl_learner
+from mtl_course.weighting import weighting_cbs, weight_history
+from mtl_course.compat import fix_distributed_broadcast
+fix_distributed_broadcast()
+rank, ws = init_distributed(cpu=True)
+path = synthetic_faces(n=200, size=32); df = utkface_df(path, verbose=False); tasks = utkface_tasks()
+from fastai.callback.fp16 import MixedPrecision
+class CPUMixedPrecision(MixedPrecision):  # fp16 with a CPU autocast and a CPU GradScaler: loss scaling really on
+    def before_fit(self):
+        import warnings
+        with warnings.catch_warnings(): warnings.simplefilter('ignore'); super().before_fit()
+        self.autocast, self.learn.scaler = torch.autocast('cpu', dtype=torch.float16), torch.amp.GradScaler('cpu', init_scale=2.**10)
+out = {}
+for s in sys.argv[2:]:
+    name, _, amp = s.partition('@')
+    set_seed(0, reproducible=True)
+    dls = mtl_dls(df, path, tasks, size=32, bs=16, seed=0, num_workers=0, device=torch.device('cpu'))
+    learn = mtl_learner(dls, tasks, arch='tiny_cnn', cbs=weighting_cbs(name, df, tasks) + ([CPUMixedPrecision()] if amp else []))
+    with learn.no_bar(), learn.no_logging(), learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit(2, 1e-3)
+    sync_buffers(learn.model)
+    h = weight_history(learn)
+    out[s] = dict(digest=weights_digest(learn.model), weights=h.filter(like='w_').values.round(6).tolist())
+json.dump(out, open(f"{sys.argv[1]}/rank{rank}.json", 'w'))
+'''
+
+def test_every_strategy_under_ddp(tmp_path):
+    "2 CPU processes (gloo) train with every strategy (the gradient methods also in fp16 with a real loss scaler) and end with identical weights and identical loss weights on both ranks"
+    strategies = ['equal', 'scaled', 'uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'alternating', 'famo', 'scaled+pcgrad', 'gradnorm@fp16', 'pcgrad@fp16']
+    script = tmp_path/'strategies.py'; script.write_text(_STRATEGIES_SCRIPT)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()),
+                        str(script), str(tmp_path), *strategies], capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    assert r.returncode == 0, f"rc {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    r0, r1 = (json.loads((tmp_path/f'rank{i}.json').read_text()) for i in range(2))
+    for s in strategies:
+        assert r0[s]['weights'] == r1[s]['weights'], f"{s}: the ranks used different loss weights"
+        assert r0[s]['digest'] == r1[s]['digest'], f"{s}: the ranks ended with different model weights"
+
+def test_train_command_with_a_strategy_on_two_ranks(tmp_path):
+    "`mtl-course train --strategy scaled+pcgrad` under torchrun: both ranks end with the same weights"
+    out = tmp_path/'pc'
+    r = launch(['torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port())], out, extra=('--strategy', 'scaled+pcgrad'))
+    check_two_ranks(r, out)
+    assert json.loads((out/'metrics.json').read_text())['settings']['strategy'] == 'scaled+pcgrad'

@@ -110,3 +110,24 @@ learn.save('resumed', with_opt=False)
     resumed = make(faces, tmp_path).load('resumed', with_opt=False)
     assert all(torch.equal(a, b) for a, b in zip(resumed.model.state_dict().values(), full.model.state_dict().values()))
     assert valid_metrics(resumed) == valid_metrics(full)
+
+def test_fast_path_learner_exports_and_predicts_in_a_fresh_process(faces, tmp_path):
+    "A learner trained on `fast_dls` exports (pickled and safe), and a new Python loads both and predicts what it predicted"
+    from mtl_course.fast import fast_dls
+    from mtl_course.learner import mtl_learner
+    df = utkface_df(faces, verbose=False)
+    dls = fast_dls(df, faces, utkface_tasks(), size=32, bs=32, device='cpu', cache_dir=tmp_path/'cache', aug_seed=0, verbose=False)
+    learn = mtl_learner(dls, utkface_tasks(), arch='tiny_cnn')
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    files = [str(faces/f) for f in df.fname[:5]]
+    pkl, safe = export_learner(learn, tmp_path/'fast.pkl'), export_learner(learn, tmp_path/'fast_safe', safe=True)
+    code = f"""
+import json
+from mtl_course.inference import load_model, predict_items
+print(json.dumps([predict_items(load_model(m), {files!r}, verbose=False).age.tolist() for m in ({str(pkl)!r}, {str(safe)!r})]))
+"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ages = json.loads(r.stdout.strip().splitlines()[-1])
+    here = predict_items(learn, files, verbose=False).age.tolist()
+    assert max(abs(a - b) for a, b in zip(ages[0], here)) < 1e-4 and max(abs(a - b) for a, b in zip(ages[1], here)) < 1e-4
