@@ -15,8 +15,14 @@ from fastai.callback.tracker import SaveModelCallback
 __all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'resume_fit']
 
 # %% ../nbs/06c_checkpoint.ipynb #52bdafa9
+def _rng_dl(dl):
+    "The loader whose generator draws `dl`'s order: under DDP, fastai's `DistributedDL` shuffles with the loader it wraps"
+    inner = getattr(dl, 'dl', None)
+    return inner if inner is not None and hasattr(inner, 'get_idxs') else dl
+
 def _dl_rng_state(dl):
     "A DataLoader's own generator state: fastai's `rng` (a `random.Random`), or the `gen` of `fast_dls`'s loaders (a `torch.Generator`)"
+    dl = _rng_dl(dl)
     if hasattr(dl, 'rng'): return dl.rng.getstate()
     g = getattr(dl, 'gen', None)
     return g.get_state() if isinstance(g, torch.Generator) else None
@@ -34,7 +40,7 @@ def _set_rng_states(learn:Learner, s:dict):
     np.random.set_state((s['numpy'][0], np.array(s['numpy'][1], dtype=np.uint32), *s['numpy'][2:]))
     torch.set_rng_state(s['torch'].cpu())
     if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all([t.cpu() for t in s['cuda']])
-    for dl, st in zip(learn.dls.loaders, s['dls']):
+    for dl, st in zip(map(_rng_dl, learn.dls.loaders), s['dls']):
         if st is None: continue
         if isinstance(st, Tensor): dl.gen.set_state(st.cpu())  # `fast_dls`: shuffling and augmentation continue where they stopped
         else: dl.rng.setstate(st)

@@ -81,17 +81,19 @@ fix_distributed_broadcast()
 rank, ws = init_distributed(cpu=True)
 path = synthetic_faces(n=200, size=32); df = utkface_df(path, verbose=False); tasks = utkface_tasks()
 from fastai.callback.fp16 import MixedPrecision
-class CPUMixedPrecision(MixedPrecision):  # fp16 with a CPU autocast and a CPU GradScaler: loss scaling really on
+class CPUMixedPrecision(MixedPrecision):  # fp16 (with a CPU GradScaler: loss scaling really on) or bf16, with a CPU autocast
     def before_fit(self):
         import warnings
         with warnings.catch_warnings(): warnings.simplefilter('ignore'); super().before_fit()
-        self.autocast, self.learn.scaler = torch.autocast('cpu', dtype=torch.float16), torch.amp.GradScaler('cpu', init_scale=2.**10)
+        fp16 = self.amp_mode == 'fp16'
+        self.autocast = torch.autocast('cpu', dtype=torch.float16 if fp16 else torch.bfloat16)
+        self.learn.scaler = torch.amp.GradScaler('cpu', init_scale=2.**10, enabled=fp16)
 out = {}
 for s in sys.argv[2:]:
     name, _, amp = s.partition('@')
     set_seed(0, reproducible=True)
     dls = mtl_dls(df, path, tasks, size=32, bs=16, seed=0, num_workers=0, device=torch.device('cpu'))
-    learn = mtl_learner(dls, tasks, arch='tiny_cnn', cbs=weighting_cbs(name, df, tasks) + ([CPUMixedPrecision()] if amp else []))
+    learn = mtl_learner(dls, tasks, arch='tiny_cnn', cbs=weighting_cbs(name, df, tasks) + ([CPUMixedPrecision(amp)] if amp else []))
     with learn.no_bar(), learn.no_logging(), learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit(2, 1e-3)
     sync_buffers(learn.model)
     h = weight_history(learn)
@@ -100,8 +102,8 @@ json.dump(out, open(f"{sys.argv[1]}/rank{rank}.json", 'w'))
 '''
 
 def test_every_strategy_under_ddp(tmp_path):
-    "2 CPU processes (gloo) train with every strategy (the gradient methods also in fp16 with a real loss scaler) and end with identical weights and identical loss weights on both ranks"
-    strategies = ['equal', 'scaled', 'uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'alternating', 'famo', 'scaled+pcgrad', 'gradnorm@fp16', 'pcgrad@fp16']
+    "2 CPU processes (gloo) train with every strategy (some also in fp16 with a real loss scaler, and in bf16) and end with identical weights and identical loss weights on both ranks"
+    strategies = ['equal', 'scaled', 'uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'alternating', 'famo', 'scaled+pcgrad', 'gradnorm@fp16', 'pcgrad@fp16', 'famo@bf16', 'pcgrad@bf16']
     script = tmp_path/'strategies.py'; script.write_text(_STRATEGIES_SCRIPT)
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()),
@@ -118,3 +120,36 @@ def test_train_command_with_a_strategy_on_two_ranks(tmp_path):
     r = launch(['torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port())], out, extra=('--strategy', 'scaled+pcgrad'))
     check_two_ranks(r, out)
     assert json.loads((out/'metrics.json').read_text())['settings']['strategy'] == 'scaled+pcgrad'
+
+_RESUME_SCRIPT = _STRATEGIES_SCRIPT.split('out = {}')[0] + '''
+from fastai.callback.core import Callback, CancelFitException
+from mtl_course.checkpoint import CheckpointCallback, resume_fit
+class Crash(Callback):
+    order = CheckpointCallback.order + 1
+    def after_epoch(self):
+        if self.epoch == 0: raise CancelFitException()
+mode, out = sys.argv[2], {}
+for s in sys.argv[3:]:
+    set_seed(0, reproducible=True)
+    dls = mtl_dls(df, path, tasks, size=32, bs=16, seed=0, num_workers=0, device=torch.device('cpu'))
+    cbs = weighting_cbs(s, df, tasks) + ([CheckpointCallback('run'), Crash()] if mode == 'crash' else [])
+    learn = mtl_learner(dls, tasks, arch='tiny_cnn', path=f"{sys.argv[1]}/{s}", cbs=cbs)
+    with learn.no_bar(), learn.no_logging(), learn.distrib_ctx(sync_bn=False, cpu=True):
+        if mode == 'resume': resume_fit(learn, 'run', 2, 1e-2)
+        else: learn.fit_one_cycle(2, 1e-2)
+    out[s] = weights_digest(learn.model)
+json.dump(out, open(f"{sys.argv[1]}/{mode}{rank}.json", 'w'))
+'''
+
+def test_ddp_run_resumes_exactly(tmp_path):
+    "2 gloo ranks: a run stopped after epoch 1 of 2 and resumed by a new launch ends with the uninterrupted run's weights, on both ranks"
+    strategies = ['equal', 'dwa', 'gradnorm', 'famo']
+    script = tmp_path/'resume.py'; script.write_text(_RESUME_SCRIPT)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
+    for mode in ('full', 'crash', 'resume'):
+        r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', str(free_port()),
+                            str(script), str(tmp_path), mode, *strategies], capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+        assert r.returncode == 0, f"{mode}: rc {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    full, resumed = [[json.loads((tmp_path/f'{m}{i}.json').read_text()) for i in range(2)] for m in ('full', 'resume')]
+    for s in strategies:
+        assert full[0][s] == full[1][s] == resumed[0][s] == resumed[1][s], f"{s}: the resumed DDP run differs"

@@ -141,24 +141,26 @@ def make_fast(faces, path, strategy, cbs=()):
 '''
 
 def test_fast_path_resumes_exactly_in_a_new_process(faces, tmp_path):
+    from mtl_course.weighting import STRATEGIES
     "On `fast_dls` (its own shuffling and augmentation generator), a run stopped after epoch 2 of 3 and resumed in a new process ends exactly as the uninterrupted one"
     import torch
     ns = {}; exec(_RUN + _FAST, ns)
     full = {}
-    for s in ['equal', 'dwa']:
+    for s in STRATEGIES:
         learn = ns['make_fast'](faces, tmp_path/s, s)
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(3, 1e-2)
         full[s] = learn.model.state_dict()
         crashed = ns['make_fast'](faces, tmp_path/s, s, cbs=[ns['CheckpointCallback']('run'), ns['Crash']()])
         with crashed.no_bar(), crashed.no_logging(): crashed.fit_one_cycle(3, 1e-2)
     code = _RUN + _FAST + f"""
-for s in ['equal', 'dwa']:
+from mtl_course.weighting import STRATEGIES
+for s in STRATEGIES:
     learn = make_fast({str(faces)!r}, {str(tmp_path)!r} + '/' + s, s)
     with learn.no_bar(), learn.no_logging(): resume_fit(learn, 'run', 3, 1e-2)
     learn.save('resumed', with_opt=False)
 """
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
-    for s in ['equal', 'dwa']:
+    for s in STRATEGIES:
         resumed = torch.load(tmp_path/s/'models'/'resumed.pth', weights_only=True)
         assert all(torch.equal(a, resumed[k]) for k, a in full[s].items()), f"{s}: the resumed fast-path run differs"
