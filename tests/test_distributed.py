@@ -99,6 +99,8 @@ for s in sys.argv[2:]:
     h = weight_history(learn)
     out[s] = dict(digest=weights_digest(learn.model), weights=h.filter(like='w_').values.round(6).tolist())
 json.dump(out, open(f"{sys.argv[1]}/rank{rank}.json", 'w'))
+import torch.distributed as dist
+dist.barrier(); dist.destroy_process_group()  # leaving with the process group alive can abort at exit ("terminate called without an active exception")
 '''
 
 def test_every_strategy_under_ddp(tmp_path):
@@ -139,6 +141,8 @@ for s in sys.argv[3:]:
         else: learn.fit_one_cycle(2, 1e-2)
     out[s] = weights_digest(learn.model)
 json.dump(out, open(f"{sys.argv[1]}/{mode}{rank}.json", 'w'))
+import torch.distributed as dist
+dist.barrier(); dist.destroy_process_group()
 '''
 
 def test_ddp_run_resumes_exactly(tmp_path):
