@@ -90,6 +90,16 @@ def image_settings(learn:Learner) -> dict:
     mean, std = (norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist()) if norm else ([0.] * 3, [1.] * 3)
     return dict(size=int(rs[0].size[0]), mean=mean, std=std)
 
+def _config_model(tasks:list, m:dict) -> nn.Module:
+    "An untrained `mtl_model` for `tasks` from the `model` part of a safe export's config (the arch by name): what loading fills with weights"
+    return mtl_model(tasks, m['arch'], pretrained=False, n_in=m['n_in'], ps=m['ps'], lin_ftrs=m['lin_ftrs'], branch=m['branch'], init=None)
+
+def _check_checksum(model, expected:str, where:str, what:str='file is'):
+    "Refuse `model` (a Learner or `SafeModel`) whose `model_checksum` differs from the one stored at export"
+    if model_checksum(model) != expected:
+        raise ValueError(f"{where}: its weights do not match the checksum stored when it was exported: the {what} damaged. "
+                         "Export the model again or restore a good copy.")
+
 def _task_config(t:Task) -> dict:
     "A task as JSON values (a loss or metric given as a function is left out: prediction does not use it)"
     d = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
@@ -124,7 +134,7 @@ def _export_safe(learn:Learner, folder:Path) -> Path:
     except (ValueError, TypeError): same = False
     if not same: raise ValueError(f"arch {cfg['arch']!r} is not a name mtl_model can rebuild (tiny_cnn, torchvision, timm or fastai): use the pickle export")
     tasks, names = model_tasks(learn), class_names(learn)
-    model = mtl_model(tasks, arch, pretrained=False, n_in=cfg['n_in'], ps=cfg['ps'], lin_ftrs=cfg['lin_ftrs'], branch=cfg['branch'], init=None)
+    model = _config_model(tasks, {**cfg, 'arch': arch})
     own = get_model(learn.model).state_dict()  # training may have added modules (uncertainty's log-variances): keep the architecture's own
     model.load_state_dict({k: own[k] for k in model.state_dict()})
     exported = SafeModel(model, tasks, names, image_settings(learn), {})
@@ -158,9 +168,7 @@ def load_model(fname:str|Path, # a file written by `export_learner` or `learn.ex
     model_tasks(learn)
     expected = learn.__dict__.pop('mtl_checksum', None)
     if expected is None: warnings.warn(f"{p}: has no weights checksum (exported with learn.export, not export_learner): it cannot be checked for damage")
-    elif model_checksum(learn) != expected:
-        raise ValueError(f"{p}: its weights do not match the checksum stored when it was exported: the file is damaged. "
-                         "Export the model again or restore a good copy.")
+    else: _check_checksum(learn, expected, p)
     return learn
 
 # %% ../nbs/06a_inference.ipynb #98776103
@@ -172,14 +180,11 @@ def _load_safe(folder:Path) -> SafeModel:
     if cfg.get('format') != SAFE_FORMAT: raise ValueError(f"{folder/SAFE_CONFIG}: format {cfg.get('format')!r}, expected {SAFE_FORMAT!r}")
     if not (folder/SAFE_WEIGHTS).exists(): raise FileNotFoundError(f"{folder/SAFE_WEIGHTS}: missing (the weights of this export)")
     tasks = [Task(**{k: (tuple(v) if k in ('y_range', 'norm') and v is not None else v) for k, v in t.items()}) for t in cfg['tasks']]
-    m = cfg['model']
-    model = mtl_model(tasks, m['arch'], pretrained=False, n_in=m['n_in'], ps=m['ps'], lin_ftrs=m['lin_ftrs'], branch=m['branch'], init=None)
+    model = _config_model(tasks, cfg['model'])
     try: load_weights(model, str(folder/SAFE_WEIGHTS))
     except Exception as e: raise ValueError(f"{folder/SAFE_WEIGHTS}: does not fit the model in {SAFE_CONFIG} ({type(e).__name__}: {e})") from None
     sm = SafeModel(model, tasks, cfg['class_names'], cfg['image'], cfg)
-    if model_checksum(sm) != cfg['checksum']:
-        raise ValueError(f"{folder}: its weights do not match the checksum stored when it was exported: the files are damaged. "
-                         "Export the model again or restore a good copy.")
+    _check_checksum(sm, cfg['checksum'], folder, 'files are')
     return sm
 
 # %% ../nbs/06a_inference.ipynb #93729924
